@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The gateway configuration: a wg-quick file ([Interface], [Peer]) plus the
+ * gateway's own sections ([Port public], [Port private]).  One data model,
+ * shared by the file parser, the daemon and (later) the control socket, with
+ * has_* flags for what was given.
+ *
+ * Errors are reported once, as text, "file:line: reason"; a config that has
+ * any error is not returned at all (nothing starts, nothing changes).
+ */
+#ifndef PORTCULLIS_CONFIG_H
+#define PORTCULLIS_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "portcullis/types.h"
+#include "portcullis/wire.h"
+
+enum config_limits {
+	CONFIG_MAX_PEERS = 1 << 16,
+	CONFIG_MAX_ALLOWED_IPS = 1 << 16,   /* per peer */
+	CONFIG_MAX_ADDRESSES = 16,          /* per section */
+	CONFIG_MAX_ROUTES = 1024,           /* per port */
+	CONFIG_ERR_LEN = 512,
+};
+
+enum config_port_id { PORT_PUBLIC = 0, PORT_PRIVATE = 1, PORT_COUNT = 2 };
+
+struct config_peer {
+	uint8_t public_key[NOISE_PUBLIC_KEY_LEN];
+	uint8_t preshared_key[NOISE_SYMMETRIC_KEY_LEN];
+	bool has_preshared_key;
+	struct ip_endpoint endpoint;
+	bool has_endpoint;
+	char *endpoint_text;                /* as written (host:port), for messages */
+	struct ip_prefix *allowed_ips;
+	size_t n_allowed_ips;
+	uint16_t persistent_keepalive;      /* seconds, 0: off */
+	unsigned line;                      /* where [Peer] started */
+};
+
+struct config_route {
+	struct ip_prefix dst;
+	struct ip_addr via;
+};
+
+struct config_port {
+	bool present;
+	char *device;                       /* PCI address or DPDK vdev string */
+	struct ip_prefix addresses[CONFIG_MAX_ADDRESSES];
+	size_t n_addresses;
+	struct ip_addr gateway4, gateway6;  /* family IP_NONE: not given */
+	uint16_t vlan;                      /* 0: untagged */
+	uint16_t mtu;                       /* 0: default (1500) */
+	struct config_route *routes;
+	size_t n_routes;
+	unsigned line;
+};
+
+struct config_interface {
+	uint8_t private_key[NOISE_PUBLIC_KEY_LEN];
+	bool has_private_key;
+	char *private_key_file;             /* PrivateKeyFile, if used */
+	uint16_t listen_port;
+	bool has_listen_port;
+	struct ip_prefix addresses[CONFIG_MAX_ADDRESSES];
+	size_t n_addresses;
+	uint16_t mtu;                       /* 0: default (WG_DEFAULT_MTU) */
+};
+
+struct config {
+	char *path;
+	struct config_interface iface;
+	struct config_peer *peers;
+	size_t n_peers;
+	struct config_port ports[PORT_COUNT];
+};
+
+/* Notices (ignored wg-quick keys, DNS names resolved) go here; NULL: stderr. */
+typedef void (*config_notice_fn)(const char *msg, void *ctx);
+
+enum config_flags {
+	/* Skip the file-permission checks (tests and fuzzing of buffers). */
+	CONFIG_NO_PERMISSION_CHECK = 1 << 0,
+	/* Do not resolve DNS names in Endpoint (fuzzing). */
+	CONFIG_NO_DNS = 1 << 1,
+};
+
+/* Load and validate a file.  On error returns -errno-style code, writes
+ * "file:line: reason" into err and returns no config. */
+int config_load(const char *path, unsigned flags, config_notice_fn notice,
+		void *notice_ctx, struct config **out, char *err, size_t errlen);
+/* Same for text already in memory; name is used in messages. */
+int config_parse(const char *name, const char *text, size_t len, unsigned flags,
+		 config_notice_fn notice, void *notice_ctx,
+		 struct config **out, char *err, size_t errlen);
+/* Wipes keys, frees everything; NULL is fine. */
+void config_free(struct config *cfg);
+
+/* Helpers shared with the control socket and CLI. */
+int config_key_from_base64(uint8_t key[NOISE_PUBLIC_KEY_LEN], const char *b64);
+void config_key_to_base64(char out[45], const uint8_t key[NOISE_PUBLIC_KEY_LEN]);
+int config_prefix_parse(const char *text, struct ip_prefix *out);
+int config_addr_parse(const char *text, struct ip_addr *out);
+/* Formats "10.0.0.0/8" / "fd00::/64"; out >= 44 bytes. */
+void config_prefix_format(char *out, size_t len, const struct ip_prefix *p);
+void config_addr_format(char *out, size_t len, const struct ip_addr *a);
+void config_endpoint_format(char *out, size_t len, const struct ip_endpoint *e);
+
+#endif
