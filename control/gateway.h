@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The gateway as the control thread sees it: the configuration, our
+ * identity, the peers, the published tables and the index slots, plus the
+ * deferred-free list that turns "unpublished" into "freed" after an RCU
+ * grace period.  Everything here runs on the control thread.
+ */
+#ifndef PORTCULLIS_GATEWAY_H
+#define PORTCULLIS_GATEWAY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "cookie.h"
+#include "datapath.h"
+#include "l3.h"
+#include "noise.h"
+#include "port.h"
+
+struct ratelimiter;
+
+struct deferred {
+	void *ptr;
+	void (*fn)(void *);
+};
+
+struct gateway {
+	struct dp dp;
+	struct config *cfg;
+	char ifname[64];
+	struct noise_static_identity identity;
+	struct cookie_checker cookie_checker;
+	struct ratelimiter *ratelimiter;
+	struct port_info ports[PORT_COUNT];
+	struct dp_ctx ctx;                     /* the control thread's */
+	struct deferred *deferred;
+	size_t n_deferred, cap_deferred;
+	int uapi_fd;
+	char uapi_path[128];
+};
+
+/* Build peers and tables from gw->cfg and the opened ports; publish them. */
+int gateway_start(struct gateway *gw, char *err, size_t errlen);
+/* Retire every peer and free the tables (after the workers stopped). */
+void gateway_stop(struct gateway *gw);
+
+/* Index slots: a fresh random receiver index bound to a pending handshake
+ * of peer; 0 if the table is full. */
+uint32_t gateway_index_alloc(struct gateway *gw, struct gw_peer *peer);
+void gateway_index_free(struct gateway *gw, uint32_t index);
+struct index_slot *gateway_index_slot(struct gateway *gw, uint32_t index);
+
+struct gw_keypair *gateway_keypair_new(struct gw_peer *peer);
+/* Retire callback for noise_keypairs (ctx: the gateway). */
+void gateway_keypair_retire(struct noise_keypair *kp, void *ctx);
+
+struct gw_peer *gateway_peer_by_key(struct gateway *gw, const uint8_t key[32]);
+struct gw_peer *gateway_peer_by_id(struct gateway *gw, uint32_t id);
+
+/* Free ptr with fn once no worker can still see it. */
+void gateway_defer_free(struct gateway *gw, void *ptr, void (*fn)(void *));
+/* Wait for a grace period and run the deferred frees (control tick). */
+void gateway_reclaim(struct gateway *gw);
+
+/* Counters summed over lcores. */
+void gateway_stats_sum(const struct gateway *gw, struct dp_lcore_stats *out);
+void gateway_stats_print(const struct gateway *gw, FILE *f);
+
+#endif
