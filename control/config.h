@@ -24,6 +24,9 @@ enum config_limits {
 	CONFIG_MAX_ADDRESSES = 16,          /* per section */
 	CONFIG_MAX_ROUTES = 1024,           /* per port */
 	CONFIG_ERR_LEN = 512,
+	CONFIG_MAX_LINE_LEN = 4096,         /* bytes, not counting the newline */
+	CONFIG_MAX_FILE_SIZE = 16 << 20,    /* config file and text given */
+	CONFIG_DEFAULT_LISTEN_PORT = 51820, /* when ListenPort is absent */
 };
 
 enum config_port_id { PORT_PUBLIC = 0, PORT_PRIVATE = 1, PORT_COUNT = 2 };
@@ -62,8 +65,11 @@ struct config_port {
 struct config_interface {
 	uint8_t private_key[NOISE_PUBLIC_KEY_LEN];
 	bool has_private_key;
-	char *private_key_file;             /* PrivateKeyFile, if used */
-	uint16_t listen_port;
+	char *private_key_file;             /* PrivateKeyFile, if used: the
+					     * path opened (relative ones are
+					     * resolved against the config's
+					     * directory) */
+	uint16_t listen_port;               /* 51820 when not given */
 	bool has_listen_port;
 	struct ip_prefix addresses[CONFIG_MAX_ADDRESSES];
 	size_t n_addresses;
@@ -84,7 +90,8 @@ typedef void (*config_notice_fn)(const char *msg, void *ctx);
 enum config_flags {
 	/* Skip the file-permission checks (tests and fuzzing of buffers). */
 	CONFIG_NO_PERMISSION_CHECK = 1 << 0,
-	/* Do not resolve DNS names in Endpoint (fuzzing). */
+	/* Do not resolve DNS names in Endpoint (fuzzing): such a peer keeps
+	 * endpoint_text but has has_endpoint false. */
 	CONFIG_NO_DNS = 1 << 1,
 };
 
@@ -102,7 +109,10 @@ void config_free(struct config *cfg);
 /* Helpers shared with the control socket and CLI. */
 int config_key_from_base64(uint8_t key[NOISE_PUBLIC_KEY_LEN], const char *b64);
 void config_key_to_base64(char out[45], const uint8_t key[NOISE_PUBLIC_KEY_LEN]);
+/* "addr" or "addr/cidr" (no cidr: /32 or /128); host bits are kept. */
 int config_prefix_parse(const char *text, struct ip_prefix *out);
+/* Clears the host bits (AllowedIPs are stored masked, as wg does). */
+void config_prefix_mask(struct ip_prefix *p);
 int config_addr_parse(const char *text, struct ip_addr *out);
 /* Formats "10.0.0.0/8" / "fd00::/64"; out >= 44 bytes. */
 void config_prefix_format(char *out, size_t len, const struct ip_prefix *p);

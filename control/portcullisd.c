@@ -299,6 +299,11 @@ static int run(struct gateway *gw, struct options *o)
 			"one control, one worker\n");
 		return -EINVAL;
 	}
+	if (!gw->cfg->ports[PORT_PUBLIC].present || !gw->cfg->ports[PORT_PRIVATE].present) {
+		fprintf(stderr, "portcullisd: %s: the gateway needs a [Port public] and a "
+			"[Port private] section (see config/README.md)\n", gw->cfg->path);
+		return -EINVAL;
+	}
 	gw->dp.n_workers = (uint16_t)RTE_MIN(workers, (unsigned)DP_MAX_WORKERS);
 	gw->dp.control_lcore = rte_lcore_id();
 	gw->uapi_fd = -1;

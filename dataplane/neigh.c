@@ -401,10 +401,14 @@ void neigh_input_arp(struct dp_ctx *c, struct rte_mbuf *m)
 	}
 	/* Answer in place: the frame already has the right VLAN header. */
 	struct eth_hdr *eth = rte_pktmbuf_mtod(m, struct eth_hdr *);
+	uint8_t their_mac[6], their_ip[4];
 
+	/* Copies first: the reply is written over the request. */
 	memcpy(our_ip, a->tpa, 4);
-	arp_fill(a, ARP_OP_REPLY, pc->mac, our_ip, a->sha, a->spa);
-	memcpy(eth->dst, a->tha, 6);
+	memcpy(their_mac, a->sha, 6);
+	memcpy(their_ip, a->spa, 4);
+	arp_fill(a, ARP_OP_REPLY, pc->mac, our_ip, their_mac, their_ip);
+	memcpy(eth->dst, their_mac, 6);
 	memcpy(eth->src, pc->mac, 6);
 	dp_tx_enqueue(c, port, m);
 }

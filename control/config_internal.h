@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Private to the config parser: the state shared by the line driver
+ * (config.c) and the per-key value parsers (config_keys.c).  Nothing outside
+ * control/config*.c includes this.
+ */
+#ifndef PORTCULLIS_CONFIG_INTERNAL_H
+#define PORTCULLIS_CONFIG_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config.h"
+
+enum config_section {
+	SECTION_NONE = 0,
+	SECTION_INTERFACE,
+	SECTION_PEER,
+	SECTION_PORT,
+};
+
+enum config_key_flags {
+	KEY_REPEATABLE = 1 << 0,            /* may appear more than once */
+	KEY_EMPTY_OK = 1 << 1,              /* "Key =" with nothing is fine */
+};
+
+enum { CONFIG_KEY_SLOTS = 32, CONFIG_QUOTE_LEN = 160 };
+
+struct config_parser;
+
+struct config_key {
+	const char *name;
+	enum config_section section;
+	unsigned flags;
+	int (*parse)(struct config_parser *p, const struct config_key *key,
+		     char *value);
+};
+
+struct config_parser {
+	const char *name;                   /* file name for messages */
+	unsigned flags;                     /* enum config_flags */
+	config_notice_fn notice;
+	void *notice_ctx;
+	char *err;
+	size_t errlen;
+	bool failed;                        /* err holds the first error */
+
+	struct config *cfg;
+	unsigned line;                      /* current line, 1-based */
+	enum config_section section;
+	unsigned section_line;
+	struct config_port *port;           /* current [Port ...] */
+	size_t peer_cap;
+	/* Line each key was first seen on in the current section (0: not
+	 * yet), indexed like the key table: catches repeated single keys and
+	 * lets the end-of-section checks ask "was PublicKey given?". */
+	unsigned seen[CONFIG_KEY_SLOTS];
+	unsigned interface_line;            /* 0: no [Interface] yet */
+	bool holds_private_key;             /* inline PrivateKey seen */
+	bool holds_preshared_key;           /* inline PresharedKey seen */
+
+	/* Two rotating buffers so one message can quote two values. */
+	char quote[2][CONFIG_QUOTE_LEN];
+	unsigned next_quote;
+};
+
+/* Records "name:line: reason" (line 0: "name: reason") unless an error is
+ * already recorded; returns ret so callers can `return config_error(...)`. */
+int config_error(struct config_parser *p, int ret, unsigned line,
+		 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* The common case: -EINVAL at the current line. */
+#define config_bad(p, ...) config_error((p), -EINVAL, (p)->line, __VA_ARGS__)
+void config_notice(struct config_parser *p, unsigned line, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Returns s in single quotes, made printable and shortened, or a
+ * placeholder when s could hold a base64 key (never echo secrets). */
+const char *config_quote(struct config_parser *p, const char *s);
+
+/* Key table lookup; slot indexes p->seen. NULL: no such key there. */
+const struct config_key *config_key_find(enum config_section section,
+					 const char *name, size_t *slot);
+
+/* Reads a whole regular file (at most max bytes) into a NUL-terminated
+ * buffer the caller wipes and frees.  -EINVAL: not a regular file. */
+int config_read_file(const char *path, size_t max, char **buf, size_t *len,
+		     unsigned *mode);
+
+/* Arrays grow by doubling; the capacity is implied by the count so the
+ * public structs need no capacity fields. */
+int config_array_reserve(void **array, size_t n, size_t size);
+
+char *config_trim(char *s);
+
+#endif

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+#
+# README command 1: install, build, and run portcullisd as the bastion of a
+# small network in namespaces, until Ctrl-C:
+#
+#   road warrior (wireguard-go)  --- public 203.0.113.0/24 ---  portcullisd  --- 10.0.0.0/24 --- private host
+#   tunnel 10.200.0.2                                          203.0.113.1 / 10.0.0.1              10.0.0.2
+#
+# It shows a ping and a TCP transfer through the tunnel and `wg show` of the
+# gateway, then waits so you can try things; Ctrl-C removes everything.
+# GATEWAY=reference runs wireguard-go + Linux forwarding as the gateway instead.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+tools/install-deps.sh
+tools/build.sh
+
+source tests/interop/lib.sh
+pc_init demo iperf3
+
+step "building the topology"
+topo_gateway
+peer_add rw 203.0.113.2/24 10.200.0.2/32
+gateway_peer rw 10.200.0.2/32
+gateway_start
+peer_to_gw rw 10.0.0.0/24 "$GW_EP4" 25
+wait_handshake rw
+
+RW=$(ns rw) HOST=$(ns host) GW=$(ns gw) GWIF=$(ifn gw)
+
+echo
+step "road warrior -> private host, through the tunnel"
+nsx rw ping -n -c 3 -i 0.3 10.0.0.2 || fail "ping through the tunnel failed"
+echo
+step "private host -> road warrior"
+nsx host ping -n -c 3 -i 0.3 10.200.0.2 || fail "ping back failed"
+echo
+step "TCP: 32 MiB each way, checked with sha256"
+tcp_check host 10.0.0.2 rw 32
+echo
+step "TCP throughput (iperf3, 3 s)"
+nsx host iperf3 -s -1 >/dev/null 2>&1 &
+sleep 0.5
+nsx rw iperf3 -c 10.0.0.2 -t 3 -f m | grep -E 'sender|receiver' || fail "iperf3 failed"
+echo
+step "wg show $GWIF (the gateway)"
+wg show "$GWIF" || fail "wg show $GWIF failed"
+
+PC_STOP_OK=1
+cat <<EOT
+
+The demo is running (GATEWAY=$GATEWAY). Try, in another terminal:
+  ip netns exec $RW ping 10.0.0.2            # road warrior -> private host
+  ip netns exec $HOST ping 10.200.0.2        # private host -> road warrior
+  ip netns exec $HOST iperf3 -s &  ip netns exec $RW iperf3 -c 10.0.0.2
+  wg show $GWIF                              # the gateway's peers and handshakes
+  wg show $(ifn rw)                              # the road warrior's view
+  ip netns exec $GW ip link                  # the gateway's ports ($(ifn pub), $(ifn priv))
+Gateway log: $PC_GW_LOG
+EOT
+gateway_is_daemon && echo "Gateway config: $PC_TMP/gateway.conf"
+cat <<EOT
+Press Ctrl-C to stop and clean up.
+EOT
+# `wait` on a background sleep returns as soon as a signal arrives, so the
+# trap runs at once; the loop also notices a gateway that died.
+while :; do
+	sleep 2 &
+	wait $! || true
+	gateway_alive
+done

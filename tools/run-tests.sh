@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+#
+# Set up, build and run every Portcullis test (README command 2, and what
+# .ci/run calls):
+#   1. Debian packages (tools/install-deps.sh)
+#   2. build/ and its unit suite
+#   3. build-asan/ (ASan + UBSan, no daemon) and its unit suite
+#   4. every tests/interop/test_*.sh, one after the other (they share two
+#      cores and must not disturb each other's timing)
+# and end with one line "N passed, N failed[, N skipped]" over all of it.
+# Exit status is non-zero if anything failed.
+#
+#   --quick   skip the 150 s rekey test (development only; CI runs all)
+# GATEWAY=reference runs the interop tests against wireguard-go instead of
+# portcullisd (checks the harness itself).
+set -uo pipefail   # no -e: a failing step is counted, and the rest still runs
+cd "$(dirname "$0")/.."
+
+quick=0
+for arg in "$@"; do
+	case $arg in
+	--quick) quick=1 ;;
+	*) echo "usage: $0 [--quick]" >&2; exit 2 ;;
+	esac
+done
+
+passed=0 failed=0 skipped=0
+declare -a failures=()
+trap 'echo "run-tests: interrupted"; exit 130' INT TERM
+
+section() { printf '\n=== %s\n' "$*"; }
+failed_step() { failed=$((failed + 1)); failures+=("$1"); echo "run-tests: FAILED: $1"; }
+
+# count_meson DIR LABEL: add the results of the last `meson test` in DIR.
+# The JSON log has one object per test; OK and expected failures pass.
+count_meson() {
+	local counts p f s
+	counts=$(python3 - "$1/meson-logs/testlog.json" <<'PY'
+import json, sys
+p = f = s = 0
+try:
+    lines = open(sys.argv[1]).read().splitlines()
+except OSError:
+    lines = []
+bad = []
+for line in lines:
+    if not line.strip():
+        continue
+    t = json.loads(line)
+    r = t.get("result", "")
+    if r in ("OK", "EXPECTEDFAIL"): p += 1
+    elif r == "SKIP": s += 1
+    else:
+        f += 1; bad.append(t.get("name", "?"))
+print(p, f, s, " ".join(bad))
+PY
+	) || counts="0 1 0 testlog"
+	read -r p f s bad <<<"$counts"
+	passed=$((passed + p)) skipped=$((skipped + s))
+	failed=$((failed + f))
+	[[ -n ${bad:-} ]] && for t in $bad; do failures+=("$2: $t"); done
+	echo "run-tests: $2: $p passed, $f failed, $s skipped"
+}
+
+# unit_suite DIR LABEL
+unit_suite() {
+	rm -f "$1/meson-logs/testlog.json"
+	meson test -C "$1" --suite unit --print-errorlogs
+	local rc=$?
+	count_meson "$1" "$2"
+	# meson failing without a failed test (a build error, a missing suite)
+	# must not pass silently.
+	if ((rc != 0)) && [[ ! -s $1/meson-logs/testlog.json ]]; then
+		failed_step "$2: meson test exited $rc"
+	fi
+}
+
+section "dependencies"
+tools/install-deps.sh || { failed_step "install-deps"; }
+
+section "build (build/)"
+if tools/build.sh; then
+	section "unit tests (build/)"
+	unit_suite build unit
+else
+	failed_step "build"
+fi
+
+section "ASan/UBSan build (build-asan/)"
+# No daemon: DPDK under ASan needs its own care; the protocol core is what
+# the sanitizers are for.  b_lundef=false because the sanitizer runtimes
+# resolve symbols at load time.
+asan_ok=1
+if [[ ! -f build-asan/meson-private/coredata.dat ]]; then
+	meson setup build-asan -Ddaemon=disabled -Db_sanitize=address,undefined -Db_lundef=false ||
+		asan_ok=0
+fi
+if ((asan_ok)) && ninja -C build-asan; then
+	section "unit tests (build-asan/)"
+	unit_suite build-asan unit-asan
+else
+	failed_step "asan build"
+fi
+
+section "interop tests (GATEWAY=${GATEWAY:-portcullisd})"
+shopt -s nullglob
+for t in tests/interop/test_*.sh; do
+	name=$(basename "$t" .sh)
+	if ((quick)) && [[ $name == test_rekey ]]; then
+		echo "SKIP $name: --quick"
+		skipped=$((skipped + 1))
+		continue
+	fi
+	printf -- '--- %s\n' "$name"
+	# --foreground keeps the test in our process group so Ctrl-C reaches it
+	# and its trap cleans up; the limit catches a hung test.
+	timeout --foreground -k 30 600 bash "$t"
+	rc=$?
+	case $rc in
+	0) passed=$((passed + 1)) ;;
+	77) skipped=$((skipped + 1)) ;;
+	130) echo "run-tests: interrupted"; exit 130 ;;
+	*)
+		((rc == 124)) && echo "run-tests: $name timed out"
+		failed=$((failed + 1))
+		failures+=("$name") ;;
+	esac
+done
+
+section "summary"
+for f in "${failures[@]}"; do echo "failed: $f"; done
+line="$passed passed, $failed failed"
+((skipped)) && line+=", $skipped skipped"
+echo "$line"
+((failed == 0))
