@@ -25,6 +25,7 @@
 #include <rte_ring.h>
 #include <rte_ring_elem.h>
 
+#include "crypto.h"
 #include "gateway.h"
 #include "handshake.h"
 #include "neigh.h"
@@ -360,6 +361,10 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (parse_args(argc, argv, &o) < 0)
 		return 2;
+	if (crypto_init() < 0) {
+		fprintf(stderr, "portcullisd: libsodium failed to initialise\n");
+		return 1;
+	}
 	/* The config is checked before EAL starts so mistakes are cheap. */
 	ret = config_load(o.config, 0, notice, NULL, &gw.cfg, err, sizeof(err));
 	if (ret < 0) {
