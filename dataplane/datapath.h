@@ -58,6 +58,7 @@ enum dp_limits {
 #define DP_DROP_REASONS(X)                                                   \
 	X(malformed)              /* truncated or inconsistent headers */     \
 	X(multiseg)               /* chained mbuf where one segment needed */ \
+	X(no_room)                /* mbuf head/tailroom too small for headers */\
 	X(wrong_vlan)             /* tagged frame not for our VLAN */         \
 	X(not_for_us)             /* not our address, nothing to do with it */\
 	X(unknown_ethertype)                                                  \

@@ -187,7 +187,7 @@ void l3_output(struct dp_ctx *c, struct rte_mbuf *m, unsigned port,
 	eth = l3_eth_prepend(m, pc, meta->l3_family == IP_V4 ? ETHERTYPE_IPV4
 							     : ETHERTYPE_IPV6);
 	if (eth == NULL) {
-		dp_drop(c->st, m, DROP_malformed);
+		dp_drop(c->st, m, DROP_no_room);
 		return;
 	}
 	meta->l3_off = pc->vlan ? 18 : 14;
@@ -285,20 +285,83 @@ static bool hop_decrement(struct dp_ctx *c, struct rte_mbuf *m, uint8_t *ip,
 	return true;
 }
 
-static bool fits_mtu(struct dp_ctx *c, struct rte_mbuf *m, uint8_t *ip,
-		     uint8_t family, uint32_t len, uint32_t mtu)
+/* Where a (fragment of a) forwarded packet goes next. */
+struct next_hop {
+	struct gw_peer *peer;                  /* encrypt to it, or */
+	unsigned port;                         /* output on port via nh */
+	struct ip_addr nh;
+};
+
+static void send_on(struct dp_ctx *c, struct rte_mbuf *m, const struct next_hop *to)
 {
-	if (len <= mtu)
-		return true;
+	if (to->peer)
+		tunnel_encap(c, m, to->peer);
+	else
+		l3_output(c, m, to->port, &to->nh);
+}
+
+/*
+ * RFC 791 fragmentation by copy, for IPv4 without DF over the MTU: a rare
+ * path (TCP sets DF), so clarity beats zero-copy here.  Options are copied
+ * into every fragment.  Consumes m.
+ */
+static void fragment_v4(struct dp_ctx *c, struct rte_mbuf *m, const uint8_t *ip,
+			uint32_t len, uint32_t mtu, const struct next_hop *to)
+{
+	const struct ipv4_hdr *h = (const void *)ip;
+	uint32_t ihl = (h->version_ihl & 0xf) * 4u, payload = len - ihl;
+	uint32_t step = (mtu - ihl) & ~7u, off;
+	uint16_t fo = rte_be_to_cpu_16(h->frag_off);
+	uint32_t base = (fo & IPV4_OFFSET_MASK) * 8u;
+
+	for (off = 0; off < payload; off += step) {
+		uint32_t chunk = RTE_MIN(step, payload - off);
+		bool more = off + chunk < payload || (fo & IPV4_MF);
+		struct rte_mbuf *n = rte_pktmbuf_alloc(c->dp->pool);
+		uint8_t *d = n ? (uint8_t *)rte_pktmbuf_append(n, (uint16_t)(ihl + chunk)) : NULL;
+		struct ipv4_hdr *nh = (void *)d;
+
+		if (d == NULL) {
+			if (n)
+				rte_pktmbuf_free(n);
+			c->st->drops[DROP_no_mbuf]++;
+			break;
+		}
+		memcpy(d, ip, ihl);
+		memcpy(d + ihl, ip + ihl + off, chunk);
+		nh->total_length = rte_cpu_to_be_16((uint16_t)(ihl + chunk));
+		nh->frag_off = rte_cpu_to_be_16((uint16_t)(((base + off) / 8) |
+							   (more ? IPV4_MF : 0)));
+		nh->checksum = 0;
+		nh->checksum = rte_cpu_to_be_16(csum_fold(csum_partial(nh, ihl, 0)));
+		*pkt_meta(n) = *pkt_meta(m);
+		pkt_meta(n)->l3_off = 0;
+		send_on(c, n, to);
+	}
+	rte_pktmbuf_free(m);
+}
+
+/* Send, fragment, or refuse with ICMP (frag needed / packet too big). */
+static void send_checked(struct dp_ctx *c, struct rte_mbuf *m, uint8_t *ip,
+			 uint8_t family, uint32_t len, uint32_t mtu,
+			 const struct next_hop *to)
+{
+	if (len <= mtu) {
+		send_on(c, m, to);
+		return;
+	}
 	if (family == IP_V4) {
 		const struct ipv4_hdr *h = (const void *)ip;
 
-		if (rte_be_to_cpu_16(h->frag_off) & IPV4_DF)
-			l3_icmp_error(c, m, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED_CODE, mtu);
+		if (!(rte_be_to_cpu_16(h->frag_off) & IPV4_DF) && mtu >= 68) {
+			fragment_v4(c, m, ip, len, mtu, to);
+			return;
+		}
+		l3_icmp_error(c, m, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED_CODE, mtu);
 	} else {
 		l3_icmp_error(c, m, ICMP6_PACKET_TOO_BIG, 0, mtu);
 	}
-	return false;
+	dp_drop(c->st, m, DROP_too_big);
 }
 
 void l3_forward(struct dp_ctx *c, struct rte_mbuf *m, enum fwd_origin origin,
@@ -339,19 +402,15 @@ void l3_forward(struct dp_ctx *c, struct rte_mbuf *m, enum fwd_origin origin,
 	}
 	if (allowedips_lookup(c->t->allowedips, &dst, &pid) &&
 	    pid < c->t->n_peer_slots && c->t->peers[pid]) {
-		if (!fits_mtu(c, m, ip, family, len, c->t->tunnel_mtu)) {
-			dp_drop(c->st, m, DROP_too_big);
-			return;
-		}
-		tunnel_encap(c, m, c->t->peers[pid]);
+		struct next_hop to = { .peer = c->t->peers[pid] };
+
+		send_checked(c, m, ip, family, len, c->t->tunnel_mtu, &to);
 		return;
 	}
 	if (l3_route_lookup(&c->t->ports[PORT_PRIVATE], &dst, &nh)) {
-		if (!fits_mtu(c, m, ip, family, len, c->t->ports[PORT_PRIVATE].mtu)) {
-			dp_drop(c->st, m, DROP_too_big);
-			return;
-		}
-		l3_output(c, m, PORT_PRIVATE, &nh);
+		struct next_hop to = { .port = PORT_PRIVATE, .nh = nh };
+
+		send_checked(c, m, ip, family, len, c->t->ports[PORT_PRIVATE].mtu, &to);
 		return;
 	}
 	/* Transit traffic reaches the public side only through NAT, which

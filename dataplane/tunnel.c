@@ -174,7 +174,7 @@ static void seal_and_send(struct dp_ctx *c, struct rte_mbuf *m,
 							    NOISE_AUTHTAG_LEN));
 	msg = (uint8_t *)rte_pktmbuf_prepend(m, sizeof(struct message_data));
 	if (tail == NULL || msg == NULL) {
-		dp_drop(c->st, m, DROP_malformed);
+		dp_drop(c->st, m, DROP_no_room);
 		return;
 	}
 	memset(tail, 0, padded - plain_len);
