@@ -42,5 +42,7 @@ bool allowedips_lookup(const struct allowedips *t, const struct ip_addr *addr, u
  * a non-zero return from fn stops the walk and is returned. */
 int allowedips_walk(const struct allowedips *t, allowedips_walk_fn fn, void *ctx);
 size_t allowedips_count(const struct allowedips *t);
+/* Trie nodes in use (memory metrics, tests): at most 2 * count; 0 when empty. */
+size_t allowedips_nodes(const struct allowedips *t);
 
 #endif

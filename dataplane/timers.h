@@ -36,6 +36,7 @@ struct wg_timers {
 	unsigned handshake_attempts;
 	bool need_another_keepalive;
 	uint16_t persistent_keepalive_interval; /* seconds, 0: off */
+	bool retry_pending;    /* RETRANSMIT_INITIATION returned, not yet sent */
 };
 
 void wg_timers_init(struct wg_timers *t, uint16_t persistent_keepalive_interval);
@@ -52,6 +53,15 @@ void wg_timers_any_authenticated_packet_traversal(struct wg_timers *t, uint64_t 
 void wg_timers_handshake_initiated(struct wg_timers *t, uint64_t now);
 void wg_timers_handshake_complete(struct wg_timers *t, uint64_t now);
 void wg_timers_session_derived(struct wg_timers *t, uint64_t now);
+/*
+ * A new (not retry) initiation is wanted, e.g. a packet was staged with no
+ * usable keypair.  Restarts the attempt count before the rate limit is
+ * consulted, as Linux's send path does for !is_retry, so a peer that keeps
+ * having data to send keeps trying past REKEY_ATTEMPT_TIME.  Optional:
+ * wg_timers_handshake_initiated() also restarts the count for any send not
+ * answering TIMER_RETRANSMIT_INITIATION, and TIMER_SEND_INITIATION does.
+ */
+void wg_timers_handshake_requested(struct wg_timers *t);
 
 /*
  * True if an initiation may be sent now: retries always, new handshakes at

@@ -14,7 +14,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 tools/install-deps.sh
-tools/build.sh
+if ! tools/build.sh; then
+	# The reference gateway does not need our build; the real one does.
+	[[ ${GATEWAY:-portcullisd} == reference ]] || { echo "demo: build failed" >&2; exit 1; }
+	echo "demo: build failed; going on, GATEWAY=reference does not need it" >&2
+fi
 
 source tests/interop/lib.sh
 pc_init demo iperf3

@@ -15,7 +15,7 @@
 # GATEWAY=reference runs the interop tests against wireguard-go instead of
 # portcullisd (checks the harness itself).
 set -uo pipefail   # no -e: a failing step is counted, and the rest still runs
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 
 quick=0
 for arg in "$@"; do
@@ -27,7 +27,18 @@ done
 
 passed=0 failed=0 skipped=0
 declare -a failures=()
-trap 'echo "run-tests: interrupted"; exit 130' INT TERM
+child=""
+# Ctrl-C reaches only our process group: hand it to the running interop
+# test (see below) and let it clean up before we stop.
+on_signal() {
+	if [[ -n $child ]]; then
+		kill -INT "$child" 2>/dev/null
+		wait "$child"
+	fi
+	echo "run-tests: interrupted"
+	exit 130
+}
+trap on_signal INT TERM
 
 section() { printf '\n=== %s\n' "$*"; }
 failed_step() { failed=$((failed + 1)); failures+=("$1"); echo "run-tests: FAILED: $1"; }
@@ -113,14 +124,18 @@ for t in tests/interop/test_*.sh; do
 		continue
 	fi
 	printf -- '--- %s\n' "$name"
-	# --foreground keeps the test in our process group so Ctrl-C reaches it
-	# and its trap cleans up; the limit catches a hung test.
-	timeout --foreground -k 30 600 bash "$t"
+	# timeout puts the test in a process group of its own and passes on the
+	# signals it gets (and its own TERM at the limit) to the whole group, so
+	# the test's trap cleans up either way.  Run in the background because
+	# bash runs our INT trap at once only while in `wait`.
+	timeout -k 30 600 bash "$t" &
+	child=$!
+	wait "$child"
 	rc=$?
+	child=""
 	case $rc in
 	0) passed=$((passed + 1)) ;;
 	77) skipped=$((skipped + 1)) ;;
-	130) echo "run-tests: interrupted"; exit 130 ;;
 	*)
 		((rc == 124)) && echo "run-tests: $name timed out"
 		failed=$((failed + 1))

@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034  # SC2034: variables here are used by the tests that source this file
 # SPDX-License-Identifier: BSD-3-Clause
 #
 # Shared helpers for the interop tests (and tools/demo.sh).
@@ -51,8 +51,9 @@ HOST_ADDRS=(10.0.0.2/24)
 HOST_GW4=10.0.0.1
 HOST_GW6=fd00:10::1
 
-# Debian's python3 is the one the packages provide; a pyenv shim earlier in
-# PATH would work too but starts slowly and may lack nothing we need.
+# Debian's python3 (installed by tools/install-deps.sh) rather than whatever
+# comes first in PATH: a pyenv shim there starts slowly.  The transfer helper
+# needs only the standard library.
 if [[ -x /usr/bin/python3 ]]; then PC_PYTHON=/usr/bin/python3; else PC_PYTHON=python3; fi
 
 PC_P=""            # the run's name prefix, set by pc_init
@@ -185,11 +186,13 @@ pc_cleanup() {
 	fi
 	# Background jobs of this shell (helpers waiting on something).
 	pids=$(jobs -p)
+	# shellcheck disable=SC2086  # $pids is a list
 	[[ -n $pids ]] && kill -TERM $pids 2>/dev/null
 	# Every process inside our namespaces: wireguard-go, iperf3, tcpdump,
 	# python, portcullisd.  TERM, a grace period, then KILL.
 	for ns in $(pc_namespaces); do
 		pids=$(ip netns pids "$ns" 2>/dev/null)
+		# shellcheck disable=SC2086
 		[[ -n $pids ]] && kill -TERM $pids 2>/dev/null
 	done
 	for ((i = 0; i < 30; i++)); do
@@ -198,6 +201,7 @@ pc_cleanup() {
 			pids+=" $(ip netns pids "$ns" 2>/dev/null)"
 		done
 		[[ -z ${pids// /} ]] && break
+		# shellcheck disable=SC2086
 		((i == 29)) && kill -KILL $pids 2>/dev/null
 		sleep 0.1
 	done
@@ -522,6 +526,7 @@ gateway_start_reference() {
 		cat "$PC_TMP/gw-peers.conf"
 	) || fail "wg setconf on the reference gateway"
 	# Routes into the tunnel for every AllowedIPs, as wg-quick adds them.
+	# shellcheck disable=SC2013  # prefixes are words, not lines
 	for p in $(awk -F' *= *' '$1 == "AllowedIPs" { gsub(",", " ", $2); print $2 }' "$PC_TMP/gw-peers.conf"); do
 		ip -n "$(ns gw)" route replace "$p" dev "$(ifn gw)" || fail "route $p on the gateway"
 	done
@@ -638,7 +643,7 @@ tcp_check() {
 		sleep 0.1
 	done
 	grep -q listening "$so" || fail "transfer server in $(ns "$sn") did not start: $(cat "$so")"
-	if ! fgwait nsx "$cn" timeout 120 "$PC_PYTHON" -c "$PC_XFER_PY" send "$sa" "$port" "$size" 60 $pace >"$co" 2>&1; then
+	if ! fgwait nsx "$cn" timeout 120 "$PC_PYTHON" -c "$PC_XFER_PY" send "$sa" "$port" "$size" 60 ${pace:+"$pace"} >"$co" 2>&1; then
 		gateway_alive
 		fail "TCP transfer $cn -> $sa failed: $(tail -n 1 "$co")"
 	fi
