@@ -50,6 +50,8 @@ GW_PRIV_ADDRS=(10.0.0.1/24)
 HOST_ADDRS=(10.0.0.2/24)
 HOST_GW4=10.0.0.1
 HOST_GW6=fd00:10::1
+# 802.1Q id on the private side (0: untagged); set before topo_gateway.
+GW_PRIV_VLAN=${GW_PRIV_VLAN:-0}
 
 # Debian's python3 (installed by tools/install-deps.sh) rather than whatever
 # comes first in PATH: a pyenv shim there starts slowly.  The transfer helper
@@ -348,11 +350,14 @@ topo_gateway() {
 	ip -n "$(ns net)" link set "$(ifn br)" up
 	pubnet_attach gw pub
 	veth_add gw priv host e0
-	local a
-	for a in "${HOST_ADDRS[@]}"; do addr_add host e0 "$a"; done
+	local a hif=e0
+	# A tagged private side has no kernel host here (no 8021q module on
+	# these machines): the test brings its own (tests/interop/vlan_host.py).
+	((GW_PRIV_VLAN)) && return 0
+	for a in "${HOST_ADDRS[@]}"; do addr_add host "$hif" "$a"; done
 	ip -n "$(ns host)" route add default via "$HOST_GW4"
 	if [[ $PC_IPV6 == 1 ]]; then
-		addr_add host e0 fd00:10::2/64
+		addr_add host "$hif" fd00:10::2/64
 		ip -n "$(ns host)" -6 route add default via "$HOST_GW6"
 	fi
 }
@@ -487,6 +492,7 @@ gateway_start_daemon() {
 			echo "[Port private]"
 			echo "Device = net_af_packet1,iface=$(ifn priv)"
 			for a in "${GW_PRIV_ADDRS[@]}"; do echo "Address = $a"; done
+			if ((GW_PRIV_VLAN)); then echo "VLAN = $GW_PRIV_VLAN"; fi
 			echo
 			cat "$PC_TMP/gw-peers.conf"
 		} >"$conf"
