@@ -20,21 +20,6 @@
 /* As Linux: under load once the queue is an eighth full. */
 #define UNDER_LOAD_THRESHOLD (DP_RING_SIZE / 8)
 
-static void outer_source(struct rte_mbuf *m, struct ip_endpoint *src)
-{
-	const struct pkt_meta *meta = pkt_meta(m);
-	const uint8_t *ip = rte_pktmbuf_mtod_offset(m, const uint8_t *, meta->l3_off);
-	const struct udp_hdr *udp = rte_pktmbuf_mtod_offset(m, const struct udp_hdr *,
-							    meta->msg_off - sizeof(*udp));
-
-	memset(src, 0, sizeof(*src));
-	src->addr.family = meta->l3_family;
-	memcpy(src->addr.bytes, meta->l3_family == IP_V4 ?
-	       ((const struct ipv4_hdr *)ip)->src : ((const struct ipv6_hdr *)ip)->src,
-	       ip_addr_len(&src->addr));
-	src->port = rte_be_to_cpu_16(udp->src_port);
-}
-
 /* Send a handshake message (copied into a fresh mbuf) to dst. */
 static void send_message(struct gateway *gw, const void *msg, size_t len,
 			 const struct ip_endpoint *dst)
@@ -276,7 +261,7 @@ void handshake_input(struct gateway *gw, struct rte_mbuf *m)
 		dp_drop(gw->ctx.st, m, DROP_wg_bad_type);
 		return;
 	}
-	outer_source(m, &src);
+	tunnel_outer_source(m, &src);
 	if (admit(gw, msg, type, &src)) {
 		if (type == MESSAGE_HANDSHAKE_INITIATION)
 			consume_initiation(gw, msg, &src);

@@ -103,27 +103,13 @@ static int parse_args(int argc, char **argv, struct options *o)
 
 static int create_rings(struct gateway *gw, char *err, size_t errlen)
 {
-	struct dp *dp = &gw->dp;
-	int socket = (int)rte_socket_id();
+	int ret = dp_create(&gw->dp, err, errlen);
 
-	dp->pool = rte_pktmbuf_pool_create("pc_pkts", DP_NUM_MBUFS, DP_MBUF_CACHE,
-					   DP_MBUF_PRIV, RTE_MBUF_DEFAULT_BUF_SIZE, socket);
-	dp->handshake_ring = rte_ring_create("pc_hs", DP_RING_SIZE, socket, RING_F_SC_DEQ);
-	dp->exception_ring = rte_ring_create("pc_exc", DP_RING_SIZE, socket, RING_F_SC_DEQ);
-	dp->event_ring = rte_ring_create_elem("pc_ev", sizeof(struct dp_event),
-					      DP_RING_SIZE, socket, RING_F_SC_DEQ);
-	dp->tx_ring[PORT_PUBLIC] = rte_ring_create("pc_tx0", DP_RING_SIZE, socket,
-						   RING_F_SP_ENQ | RING_F_SC_DEQ);
-	dp->tx_ring[PORT_PRIVATE] = rte_ring_create("pc_tx1", DP_RING_SIZE, socket,
-						    RING_F_SP_ENQ | RING_F_SC_DEQ);
-	dp->neigh = neigh_table_create(NEIGH_MAX_ENTRIES, socket);
-	dp->index_slots = calloc(1u << DP_INDEX_BITS, sizeof(struct index_slot));
+	if (ret < 0)
+		return ret;
 	gw->ratelimiter = ratelimiter_create(8192);
-	if (!dp->pool || !dp->handshake_ring || !dp->exception_ring || !dp->event_ring ||
-	    !dp->tx_ring[0] || !dp->tx_ring[1] || !dp->neigh || !dp->index_slots ||
-	    !gw->ratelimiter) {
-		snprintf(err, errlen, "cannot allocate packet pool, rings or tables: %s "
-			 "(try more EAL memory, e.g. -m 512)", rte_strerror(rte_errno));
+	if (gw->ratelimiter == NULL) {
+		snprintf(err, errlen, "cannot allocate the handshake rate limiter");
 		return -ENOMEM;
 	}
 	return 0;
@@ -346,9 +332,8 @@ static void shutdown_all(struct gateway *gw)
 		if (gw->cfg->ports[p].present && gw->dp.pool)
 			port_close(gw->ports[p].port_id);
 	gateway_stop(gw);
-	neigh_table_destroy(gw->dp.neigh);
 	ratelimiter_destroy(gw->ratelimiter);
-	free(gw->dp.index_slots);
+	dp_destroy(&gw->dp);
 }
 
 int main(int argc, char **argv)

@@ -278,6 +278,11 @@ static inline void dp_drop(struct dp_lcore_stats *st, struct rte_mbuf *m,
 	rte_pktmbuf_free(m);
 }
 
+/* The packet pool, the rings, the neighbour table and the index slots of
+ * a datapath (init only; errors as text).  dp_destroy frees what exists. */
+int dp_create(struct dp *dp, char *err, size_t errlen);
+void dp_destroy(struct dp *dp);
+
 /* Monotonic ns; the same clock on every thread. */
 uint64_t dp_now(void);
 uint64_t dp_realtime(void);

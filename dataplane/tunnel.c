@@ -49,6 +49,21 @@ void gw_endpoint_write(struct gw_endpoint *e, const struct ip_endpoint *in)
 	rte_spinlock_unlock(&e->write_lock);
 }
 
+void tunnel_outer_source(struct rte_mbuf *m, struct ip_endpoint *src)
+{
+	const struct pkt_meta *meta = pkt_meta(m);
+	const uint8_t *ip = rte_pktmbuf_mtod_offset(m, const uint8_t *, meta->l3_off);
+	const struct udp_hdr *udp = rte_pktmbuf_mtod_offset(m, const struct udp_hdr *,
+							    meta->msg_off - sizeof(*udp));
+
+	memset(src, 0, sizeof(*src));
+	src->addr.family = meta->l3_family;
+	memcpy(src->addr.bytes, meta->l3_family == IP_V4 ?
+	       ((const struct ipv4_hdr *)ip)->src : ((const struct ipv6_hdr *)ip)->src,
+	       ip_addr_len(&src->addr));
+	src->port = rte_be_to_cpu_16(udp->src_port);
+}
+
 /* --- Events to the control thread -------------------------------------- */
 
 static void post_event(struct dp_ctx *c, uint32_t type, uint32_t peer_id,
@@ -81,6 +96,15 @@ static void stage(struct dp_ctx *c, struct rte_mbuf *m, struct gw_peer *peer)
 
 /* --- Outer headers ----------------------------------------------------- */
 
+static void fill_udp(struct udp_hdr *udp, uint16_t sport, uint16_t dport,
+		     uint16_t plen)
+{
+	udp->src_port = rte_cpu_to_be_16(sport);
+	udp->dst_port = rte_cpu_to_be_16(dport);
+	udp->length = rte_cpu_to_be_16((uint16_t)(plen + sizeof(*udp)));
+	udp->checksum = 0;
+}
+
 static bool push_udp4(struct dp_ctx *c, struct rte_mbuf *m,
 		      const struct ip_endpoint *dst, uint16_t plen)
 {
@@ -94,10 +118,9 @@ static bool push_udp4(struct dp_ctx *c, struct rte_mbuf *m,
 	ip = (void *)rte_pktmbuf_prepend(m, sizeof(*ip));
 	if (udp == NULL || ip == NULL)
 		return false;
-	udp->src_port = rte_cpu_to_be_16(c->t->listen_port);
-	udp->dst_port = rte_cpu_to_be_16(dst->port);
-	udp->length = rte_cpu_to_be_16((uint16_t)(plen + sizeof(*udp)));
-	udp->checksum = 0;        /* optional over IPv4 (RFC 768); Poly1305 covers the payload */
+	fill_udp(udp, c->t->listen_port, dst->port, plen);
+	/* The checksum stays 0: optional over IPv4 (RFC 768), and Poly1305
+	 * already covers the payload. */
 	ip->version_ihl = 0x45;
 	ip->tos = 0;
 	ip->total_length = rte_cpu_to_be_16((uint16_t)(plen + sizeof(*udp) + sizeof(*ip)));
@@ -125,10 +148,7 @@ static bool push_udp6(struct dp_ctx *c, struct rte_mbuf *m,
 	ip = (void *)rte_pktmbuf_prepend(m, sizeof(*ip));
 	if (udp == NULL || ip == NULL)
 		return false;
-	udp->src_port = rte_cpu_to_be_16(c->t->listen_port);
-	udp->dst_port = rte_cpu_to_be_16(dst->port);
-	udp->length = rte_cpu_to_be_16((uint16_t)(plen + sizeof(*udp)));
-	udp->checksum = 0;
+	fill_udp(udp, c->t->listen_port, dst->port, plen);
 	ip->vtc_flow = rte_cpu_to_be_32(6u << 28);
 	ip->payload_len = udp->length;
 	ip->next_header = IPPROTO_UDP_;

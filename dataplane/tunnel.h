@@ -30,6 +30,9 @@ bool tunnel_send_keepalive(struct dp_ctx *c, struct gw_peer *peer);
 void tunnel_send_udp(struct dp_ctx *c, struct rte_mbuf *m,
 		     const struct ip_endpoint *dst);
 
+/* The outer UDP source of a received WireGuard message (l3_off, msg_off set). */
+void tunnel_outer_source(struct rte_mbuf *m, struct ip_endpoint *src);
+
 /* Endpoint seqlock. */
 void gw_endpoint_read(struct gw_endpoint *e, struct ip_endpoint *out);
 void gw_endpoint_write(struct gw_endpoint *e, const struct ip_endpoint *in);

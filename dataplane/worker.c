@@ -196,22 +196,6 @@ static void classify(struct dp_ctx *c, struct rte_mbuf *m, unsigned port,
 	sb->ip[sb->n_ip++] = m;
 }
 
-static void outer_source(struct rte_mbuf *m, struct ip_endpoint *src)
-{
-	const struct pkt_meta *meta = pkt_meta(m);
-	const uint8_t *ip = rte_pktmbuf_mtod_offset(m, const uint8_t *, meta->l3_off);
-	const struct udp_hdr *udp = rte_pktmbuf_mtod_offset(m, const struct udp_hdr *,
-							    meta->msg_off - sizeof(*udp));
-
-	memset(src, 0, sizeof(*src));
-	src->addr.family = meta->l3_family;
-	if (meta->l3_family == IP_V4)
-		memcpy(src->addr.bytes, ((const struct ipv4_hdr *)ip)->src, 4);
-	else
-		memcpy(src->addr.bytes, ((const struct ipv6_hdr *)ip)->src, 16);
-	src->port = rte_be_to_cpu_16(udp->src_port);
-}
-
 static void to_ring(struct dp_ctx *c, struct rte_ring *r, struct rte_mbuf **pkts,
 		    unsigned n, enum dp_drop_reason full)
 {
@@ -228,7 +212,7 @@ static void process(struct dp_ctx *c, struct sub_bursts *sb, unsigned port)
 	for (unsigned i = 0; i < sb->n_data; i++) {
 		if (i + 1 < sb->n_data)
 			rte_prefetch0(rte_pktmbuf_mtod(sb->data[i + 1], void *));
-		outer_source(sb->data[i], &src);
+		tunnel_outer_source(sb->data[i], &src);
 		tunnel_decap(c, sb->data[i], pkt_meta(sb->data[i])->msg_off, &src);
 	}
 	to_ring(c, c->dp->handshake_ring, sb->handshake, sb->n_handshake,

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The fast path, wired up in-process as portcullisd wires it (see
- * control/portcullisd.c create_rings/open_ports and control/gateway.c
+ * dp_create, control/portcullisd.c open_ports and control/gateway.c
  * tables_build), but by hand and without a control thread or a handshake:
  *
  *   private host 10.0.0.2 --- [private 10.0.0.1/24] gateway
@@ -60,37 +60,7 @@ enum {
 	INNER_DST_PORT = 5201,
 };
 
-/* --- Pool, rings, ports: as create_rings/open_ports in portcullisd.c ---- */
-
-static int create_rings(struct dp *dp, char *err, size_t errlen)
-{
-	int socket = (int)rte_socket_id();
-
-	dp->pool = rte_pktmbuf_pool_create("bench_pkts", DP_NUM_MBUFS, DP_MBUF_CACHE,
-					   DP_MBUF_PRIV, RTE_MBUF_DEFAULT_BUF_SIZE, socket);
-	/* Encap and decap never use these when all goes well; they exist so
-	 * that a staged packet or a rekey event is caught, not a crash. */
-	dp->handshake_ring = rte_ring_create("bench_hs", DP_RING_SIZE, socket,
-					     RING_F_SC_DEQ);
-	dp->exception_ring = rte_ring_create("bench_exc", DP_RING_SIZE, socket,
-					     RING_F_SC_DEQ);
-	dp->event_ring = rte_ring_create_elem("bench_ev", sizeof(struct dp_event),
-					      DP_RING_SIZE, socket, RING_F_SC_DEQ);
-	dp->tx_ring[PORT_PUBLIC] = rte_ring_create("bench_tx0", DP_RING_SIZE, socket,
-						   RING_F_SP_ENQ | RING_F_SC_DEQ);
-	dp->tx_ring[PORT_PRIVATE] = rte_ring_create("bench_tx1", DP_RING_SIZE, socket,
-						    RING_F_SP_ENQ | RING_F_SC_DEQ);
-	dp->neigh = neigh_table_create(NEIGH_MAX_ENTRIES, socket);
-	dp->index_slots = calloc(1u << DP_INDEX_BITS, sizeof(struct index_slot));
-	if (!dp->pool || !dp->handshake_ring || !dp->exception_ring ||
-	    !dp->event_ring || !dp->tx_ring[0] || !dp->tx_ring[1] || !dp->neigh ||
-	    !dp->index_slots) {
-		snprintf(err, errlen, "cannot allocate pool, rings or tables: %s "
-			 "(try more EAL memory, e.g. -m 512)", rte_strerror(rte_errno));
-		return -ENOMEM;
-	}
-	return 0;
-}
+/* --- Ports: as open_ports in portcullisd.c ------------------------------ */
 
 /* The first two ethdev ports, opened with the daemon's own port_open. */
 static int open_ports(struct bench_fixture *f, struct port_info pi[PORT_COUNT],
@@ -276,7 +246,7 @@ int bench_fixture_create(struct bench_fixture *f, char *err, size_t errlen)
 	int ret;
 
 	memset(f, 0, sizeof(*f));
-	ret = create_rings(&f->dp, err, errlen);
+	ret = dp_create(&f->dp, err, errlen);
 	if (ret == 0)
 		ret = open_ports(f, pi, err, errlen);
 	if (ret < 0)
@@ -332,14 +302,7 @@ void bench_fixture_destroy(struct bench_fixture *f)
 		allowedips_destroy(t->ports[p].route_lpm);
 		free(t->ports[p].routes);
 	}
-	neigh_table_destroy(f->dp.neigh);
-	free(f->dp.index_slots);
-	for (unsigned p = 0; p < PORT_COUNT; p++)
-		rte_ring_free(f->dp.tx_ring[p]);
-	rte_ring_free(f->dp.event_ring);
-	rte_ring_free(f->dp.exception_ring);
-	rte_ring_free(f->dp.handshake_ring);
-	rte_mempool_free(f->dp.pool);
+	dp_destroy(&f->dp);
 	memset(f, 0, sizeof(*f));
 }
 

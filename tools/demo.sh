@@ -24,12 +24,7 @@ source tests/interop/lib.sh
 pc_init demo iperf3
 
 step "building the topology"
-topo_gateway
-peer_add rw 203.0.113.2/24 10.200.0.2/32
-gateway_peer rw 10.200.0.2/32
-gateway_start
-peer_to_gw rw 10.0.0.0/24 "$GW_EP4" 25
-wait_handshake rw
+topo_roadwarrior
 
 RW=$(ns rw) HOST=$(ns host) GW=$(ns gw) GWIF=$(ifn gw)
 

@@ -362,6 +362,20 @@ topo_gateway() {
 	fi
 }
 
+# topo_roadwarrior [EXTRA_RW_ADDR]: the standard topology with one road
+# warrior "rw" (tunnel 10.200.0.2/32, PersistentKeepalive 25, the gateway as
+# its endpoint and 10.0.0.0/24 routed into the tunnel), up and handshaken.
+# EXTRA_RW_ADDR is one more address on the road warrior's tunnel interface.
+topo_roadwarrior() {
+	topo_gateway
+	peer_add rw 203.0.113.2/24 10.200.0.2/32
+	[[ -n ${1:-} ]] && addr_add rw rw "$1"
+	gateway_peer rw 10.200.0.2/32
+	gateway_start
+	peer_to_gw rw 10.0.0.0/24 "$GW_EP4" 25
+	wait_handshake rw
+}
+
 # ---------------------------------------------------------------- WireGuard peers
 
 # key_gen NAME: $PC_TMP/NAME.key (private, 0600) and NAME.pub.

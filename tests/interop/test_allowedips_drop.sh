@@ -13,13 +13,7 @@ pc_init test_allowedips_drop tcpdump
 BAD_SRC=10.201.0.9
 BAD_COUNT=5
 
-topo_gateway
-peer_add rw 203.0.113.2/24 10.200.0.2/32
-addr_add rw rw "$BAD_SRC/32"
-gateway_peer rw 10.200.0.2/32
-gateway_start
-peer_to_gw rw 10.0.0.0/24 "$GW_EP4" 25
-wait_handshake rw
+topo_roadwarrior "$BAD_SRC/32"
 ping_ok rw 10.0.0.2 3
 
 before=0

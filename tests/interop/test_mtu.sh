@@ -11,12 +11,7 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 pc_init test_mtu
 
-topo_gateway
-peer_add rw 203.0.113.2/24 10.200.0.2/32
-gateway_peer rw 10.200.0.2/32
-gateway_start
-peer_to_gw rw 10.0.0.0/24 "$GW_EP4" 25
-wait_handshake rw
+topo_roadwarrior
 ping_ok host 10.200.0.2 3
 
 # First, before the host learns a path MTU: a 1500-byte packet without DF

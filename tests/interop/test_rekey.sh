@@ -13,12 +13,7 @@ pc_init test_rekey
 DURATION=150        # seconds of ping; > REKEY_AFTER_TIME with margin
 MAX_LOST=3          # out of DURATION * 2 pings
 
-topo_gateway
-peer_add rw 203.0.113.2/24 10.200.0.2/32
-gateway_peer rw 10.200.0.2/32
-gateway_start
-peer_to_gw rw 10.0.0.0/24 "$GW_EP4" 25
-wait_handshake rw
+topo_roadwarrior
 ping_ok rw 10.0.0.2 3
 hs0=$(wg_handshake rw)
 

@@ -10,12 +10,7 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 pc_init test_roaming
 
-topo_gateway
-peer_add rw 203.0.113.2/24 10.200.0.2/32
-gateway_peer rw 10.200.0.2/32
-gateway_start
-peer_to_gw rw 10.0.0.0/24 "$GW_EP4" 25
-wait_handshake rw
+topo_roadwarrior
 ping_ok rw 10.0.0.2 3
 ep=$(wg_endpoint gw rw)
 [[ $ep == 203.0.113.2:* ]] || fail "endpoint before roaming is '$ep', want 203.0.113.2:*"

@@ -13,12 +13,7 @@ GW_PRIV_VLAN=4000
 pc_init test_vlan
 gateway_is_daemon || pc_skip "the reference gateway would need the 8021q module"
 
-topo_gateway
-peer_add rw 203.0.113.2/24 10.200.0.2/32
-gateway_peer rw 10.200.0.2/32
-gateway_start
-peer_to_gw rw 10.0.0.0/24 "$GW_EP4" 25
-wait_handshake rw
+topo_roadwarrior
 
 log=$PC_TMP/vlan_host.log
 nsx host "$PC_PYTHON" "$(dirname "$0")/vlan_host.py" "$(ifn e0)" 10.0.0.2 10.0.0.1 \
