@@ -34,8 +34,11 @@ static int find_or_probe(const char *device, uint16_t *port_id,
 		return 0;                      /* given to EAL already */
 	ret = rte_dev_probe(device);
 	if (ret < 0) {
-		snprintf(err, errlen, "cannot probe device '%s': %s", device,
-			 strerror(-ret));
+		/* Many drivers return a bare -1, which strerror would call
+		 * EPERM; the EAL log above the error says what went wrong. */
+		snprintf(err, errlen, "cannot probe device '%s': %s (see the EAL "
+			 "messages above; does the interface or PCI device exist?)",
+			 device, ret == -1 ? "the driver refused it" : strerror(-ret));
 		return ret;
 	}
 	if (rte_eth_dev_get_port_by_name(name, port_id) != 0) {

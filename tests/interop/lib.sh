@@ -226,7 +226,10 @@ pc_cleanup() {
 
 pc_exit_trap() {
 	local rc=$?
-	trap - EXIT INT TERM HUP ERR
+	# A second Ctrl-C (or timeout(1), which signals the child and then its
+	# process group) must not cut the cleanup short: it is bounded anyway.
+	trap - EXIT ERR
+	trap '' INT TERM HUP
 	set +e
 	[[ -n ${PC_FD_OUT:-} ]] && exec 1>&"$PC_FD_OUT" 2>&"$PC_FD_ERR"
 	if [[ -z $PC_RESULT && -n ${PC_STOP_OK:-} && ($rc -eq 130 || $rc -eq 143) ]]; then
