@@ -406,5 +406,20 @@ void gateway_stats_print(const struct gateway *gw, FILE *f)
 	fprintf(f, "stat icmp_tx %lu\n", s.icmp_tx);
 	for (unsigned d = 0; d < DROP_COUNT; d++)
 		fprintf(f, "drop %s %lu\n", dp_drop_names[d], s.drops[d]);
+	/* Per lcore: which thread did the work (the control lcore sends
+	 * handshakes and ARP through worker 0, so it has no rx). */
+	for (unsigned l = 0; l < DP_MAX_LCORES; l++) {
+		const struct dp_lcore_stats *ls = &gw->dp.stats[l];
+		uint64_t rx = 0, drops = 0;
+
+		for (unsigned p = 0; p < PORT_COUNT; p++)
+			rx += ls->port[p].rx_packets;
+		for (unsigned d = 0; d < DROP_COUNT; d++)
+			drops += ls->drops[d];
+		if (rx || drops || ls->handshakes_rx)
+			fprintf(f, "lcore %u rx_packets %lu decap_packets %lu encap_packets %lu "
+				"drops %lu handshakes_rx %lu\n", l, rx, ls->decap_packets,
+				ls->encap_packets, drops, ls->handshakes_rx);
+	}
 	fflush(f);
 }

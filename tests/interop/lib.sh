@@ -50,6 +50,9 @@ GW_PRIV_ADDRS=(10.0.0.1/24)
 HOST_ADDRS=(10.0.0.2/24)
 HOST_GW4=10.0.0.1
 HOST_GW6=fd00:10::1
+# Extra vdev arguments for both gateway ports (e.g. ",qpairs=2" for two
+# workers, each with its own RX/TX queue pair).
+GW_DEV_ARGS=${GW_DEV_ARGS:-}
 # 802.1Q id on the private side (0: untagged); set before topo_gateway.
 GW_PRIV_VLAN=${GW_PRIV_VLAN:-0}
 
@@ -503,11 +506,11 @@ gateway_start_daemon() {
 			echo "ListenPort = $GW_PORT"
 			echo
 			echo "[Port public]"
-			echo "Device = net_af_packet0,iface=$(ifn pub)"
+			echo "Device = net_af_packet0,iface=$(ifn pub)$GW_DEV_ARGS"
 			for a in "${GW_PUB_ADDRS[@]}"; do echo "Address = $a"; done
 			echo
 			echo "[Port private]"
-			echo "Device = net_af_packet1,iface=$(ifn priv)"
+			echo "Device = net_af_packet1,iface=$(ifn priv)$GW_DEV_ARGS"
 			for a in "${GW_PRIV_ADDRS[@]}"; do echo "Address = $a"; done
 			if ((GW_PRIV_VLAN)); then echo "VLAN = $GW_PRIV_VLAN"; fi
 			echo
