@@ -6,6 +6,7 @@
 #   1. Debian packages (tools/install-deps.sh)
 #   2. build/ and its unit suite
 #   3. build-asan/ (ASan + UBSan, no daemon) and its unit suite
+#   3b. build-fuzz/: every libFuzzer harness for $FUZZ_SECONDS (default 30)
 #   4. every tests/interop/test_*.sh, one after the other (they share two
 #      cores and must not disturb each other's timing)
 # and end with one line "N passed, N failed[, N skipped]" over all of it.
@@ -112,6 +113,36 @@ if ((asan_ok)) && ninja -C build-asan; then
 	unit_suite build-asan unit-asan
 else
 	failed_step "asan build"
+fi
+
+section "fuzzing (build-fuzz/, ${FUZZ_SECONDS:=30} s per harness)"
+# Coverage-instrumented everywhere (fuzzer-no-link), so the parsers guide
+# the fuzzer; a crash or sanitizer report fails the step.
+fuzz_ok=1
+if [[ ! -f build-fuzz/meson-private/coredata.dat ]]; then
+	CC=clang meson setup build-fuzz -Dfuzz=true -Ddaemon=disabled -Dtests=disabled \
+		-Db_sanitize=address,undefined -Db_lundef=false \
+		-Dc_args=-fsanitize=fuzzer-no-link >/dev/null || fuzz_ok=0
+fi
+if ((fuzz_ok)) && ninja -C build-fuzz >/dev/null; then
+	for f in build-fuzz/tests/fuzz/fuzz_*; do
+		[[ -x $f && -f $f ]] || continue
+		name=$(basename "$f")
+		corpus=$(mktemp -d)
+		seeds=tests/fuzz/corpus/${name#fuzz_}
+		[[ -d $seeds ]] && cp "$seeds"/* "$corpus"/
+		if "$f" -max_total_time="$FUZZ_SECONDS" -max_len=8192 "$corpus" \
+			>"$corpus.log" 2>&1; then
+			echo "PASS $name: $(grep -Eo 'Done [0-9]+ runs in [0-9]+ second' "$corpus.log")"
+			passed=$((passed + 1))
+		else
+			tail -n 40 "$corpus.log"
+			failed_step "$name (crash input and log above)"
+		fi
+		rm -rf "$corpus" "$corpus.log"
+	done
+else
+	failed_step "fuzz build"
 fi
 
 section "interop tests (GATEWAY=${GATEWAY:-portcullisd})"
