@@ -237,7 +237,7 @@ static void control_loop(struct gateway *gw)
 	while (!stop_requested) {
 		unsigned work;
 
-		gw->ctx.now = dp_now();
+		dp_ctx_begin_burst(&gw->ctx, dp_now());
 		gw->ctx.t = gw->dp.tables;
 		work = drain_rings(gw);
 		if (gw->ctx.now >= next_tick) {

@@ -191,7 +191,17 @@ void l3_output(struct dp_ctx *c, struct rte_mbuf *m, unsigned port,
 		return;
 	}
 	meta->l3_off = pc->vlan ? 18 : 14;
+	if (c->nh_cache.valid && c->nh_cache.port == port &&
+	    ip_addr_equal(&c->nh_cache.ip, nexthop)) {
+		memcpy(eth->dst, c->nh_cache.mac, 6);
+		dp_tx_enqueue(c, port, m);
+		return;
+	}
 	if (neigh_lookup(c->dp->neigh, port, nexthop, eth->dst)) {
+		c->nh_cache.valid = true;
+		c->nh_cache.port = (uint8_t)port;
+		c->nh_cache.ip = *nexthop;
+		memcpy(c->nh_cache.mac, eth->dst, 6);
 		dp_tx_enqueue(c, port, m);
 		return;
 	}

@@ -26,7 +26,24 @@ struct dp_ctx {
 	uint16_t queue;                       /* this worker's TX queue */
 	struct rte_mbuf *tx[PORT_COUNT][2 * DP_BURST];
 	unsigned n_tx[PORT_COUNT];
+	/* The last next hop resolved in this burst: most of a burst goes to
+	 * one next hop (the public gateway, one private host), so this saves
+	 * a hash lookup per packet.  Valid for one burst only, so a MAC change
+	 * by the control thread is seen by the next burst. */
+	struct {
+		bool valid;
+		uint8_t port;
+		struct ip_addr ip;
+		uint8_t mac[6];
+	} nh_cache;
 };
+
+/* Start of a burst: take the time once and forget per-burst caches. */
+static inline void dp_ctx_begin_burst(struct dp_ctx *c, uint64_t now)
+{
+	c->now = now;
+	c->nh_cache.valid = false;
+}
 
 enum { ICMP_ERRORS_PER_SEC = 200, ICMP_ERRORS_BURST = 50 };
 

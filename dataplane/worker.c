@@ -295,7 +295,7 @@ int worker_main(void *arg)
 		unsigned work = 0;
 
 		c.t = rcu_dereference(dp->tables);
-		c.now = dp_now();
+		dp_ctx_begin_burst(&c, dp_now());
 		for (unsigned p = 0; p < PORT_COUNT; p++)
 			if (c.t->ports[p].present && c.queue < dp->rx_queues)
 				work += poll_port(&c, p);

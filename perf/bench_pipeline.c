@@ -377,7 +377,7 @@ int bench_encap_run(struct bench_fixture *f, unsigned size, uint64_t min_ns,
 			mbuf_load(ms[i], frame, len, IN_PRIVATE, 0);
 
 		t0 = dp_now();
-		c->now = t0;
+		dp_ctx_begin_burst(c, t0);
 		for (unsigned i = 0; i < DP_BURST; i++)
 			l3_forward(c, ms[i], FROM_PRIVATE, UINT32_MAX);
 		dp_tx_flush(c);
@@ -418,7 +418,7 @@ int bench_decap_run(struct bench_fixture *f, unsigned size, uint64_t min_ns,
 				  IN_PUBLIC, MSG_OFF);
 
 		t0 = dp_now();
-		c->now = t0;
+		dp_ctx_begin_burst(c, t0);
 		for (unsigned i = 0; i < DP_BURST; i++)
 			tunnel_decap(c, ms[i], MSG_OFF, &f->peer_endpoint);
 		dp_tx_flush(c);

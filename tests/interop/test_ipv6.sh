@@ -24,4 +24,10 @@ ep=$(wg_endpoint gw rw)
 ping_ok rw fd00:10::2 5
 ping_ok host fd00:200::2 5
 tcp_check host fd00:10::2 rw 16
+
+# Over the tunnel MTU (1420): the gateway answers with ICMPv6 packet too big
+# (RFC 4443 3.1) carrying 1420, from its private address.
+step "1450 + 48 bytes from the private host: expect packet too big, mtu 1420"
+out=$(nsx host ping -6 -n -c 2 -W 2 -M do -s 1450 fd00:200::2 2>&1 || true)
+grep -qiE 'mtu ?=? ?1420' <<<"$out" || fail "no packet-too-big with mtu 1420; ping said: $out"
 pc_pass
