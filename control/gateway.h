@@ -35,6 +35,7 @@ struct gateway {
 	struct ratelimiter *ratelimiter;
 	struct port_info ports[PORT_COUNT];
 	struct dp_ctx ctx;                     /* the control thread's */
+	unsigned n_staged;                     /* mbufs in all staged queues */
 	struct deferred *deferred;
 	size_t n_deferred, cap_deferred;
 	int uapi_fd;

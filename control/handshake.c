@@ -69,10 +69,15 @@ void handshake_send_initiation(struct gateway *gw, struct gw_peer *peer, bool is
 
 /* --- Sending what waited for a session ---------------------------------- */
 
+/* Staged packets of all peers together may hold at most a quarter of the
+ * pool, so unanswered handshakes cannot starve the receive path. */
+#define STAGED_TOTAL_MAX (DP_NUM_MBUFS / 4)
+
 static void staged_drop_all(struct gateway *gw, struct gw_peer *peer)
 {
 	struct gw_staged *s = &peer->staged;
 
+	gw->n_staged -= s->count;
 	for (; s->count; s->count--, s->head = (s->head + 1) % MAX_QUEUED_PACKETS)
 		dp_drop(gw->ctx.st, s->pkts[s->head], DROP_no_key_stage_full);
 	s->head = 0;
@@ -88,6 +93,7 @@ static void send_staged(struct gateway *gw, struct gw_peer *peer)
 		tunnel_send_keepalive(&gw->ctx, peer);
 		return;
 	}
+	gw->n_staged -= s->count;
 	for (; s->count; s->count--, s->head = (s->head + 1) % MAX_QUEUED_PACKETS)
 		tunnel_encap(&gw->ctx, s->pkts[s->head], peer);
 	s->head = 0;
@@ -107,8 +113,14 @@ void handshake_stage(struct gateway *gw, struct rte_mbuf *m)
 		dp_drop(gw->ctx.st, s->pkts[s->head], DROP_no_key_stage_full);
 		s->head = (s->head + 1) % MAX_QUEUED_PACKETS;
 		s->count--;
+		gw->n_staged--;
 	}
-	s->pkts[(s->head + s->count++) % MAX_QUEUED_PACKETS] = m;
+	if (gw->n_staged >= STAGED_TOTAL_MAX) {
+		dp_drop(gw->ctx.st, m, DROP_no_key_stage_full);
+	} else {
+		s->pkts[(s->head + s->count++) % MAX_QUEUED_PACKETS] = m;
+		gw->n_staged++;
+	}
 	handshake_send_initiation(gw, peer, false);
 }
 

@@ -432,7 +432,7 @@ void l3_forward(struct dp_ctx *c, struct rte_mbuf *m, enum fwd_origin origin,
 	}
 	if (origin != FROM_LOCAL)
 		l3_icmp_error(c, m, family == IP_V4 ? ICMP_DEST_UNREACH : ICMP6_DEST_UNREACH,
-			      family == IP_V4 ? ICMP_HOST_UNREACH_CODE : 0, 0);
+			      family == IP_V4 ? ICMP_HOST_UNREACH_CODE : ICMP6_NO_ROUTE_CODE, 0);
 	dp_drop(c->st, m, DROP_no_route);
 }
 

@@ -83,11 +83,24 @@ static void request_rekey(struct dp_ctx *c, struct gw_peer *peer)
 		post_event(c, EV_REKEY, peer->id, 0);
 }
 
-/* No usable session: the control thread queues it and starts a handshake. */
+/* No usable session: the control thread queues it and starts a handshake.
+ * Without an endpoint no handshake can start (a road warrior that is not
+ * connected): answer host unreachable at once, as Linux does, instead of
+ * holding mbufs that may never leave. */
 static void stage(struct dp_ctx *c, struct rte_mbuf *m, struct gw_peer *peer)
 {
 	struct pkt_meta *meta = pkt_meta(m);
+	struct ip_endpoint ep;
 
+	gw_endpoint_read(&peer->endpoint, &ep);
+	if (ep.addr.family == IP_NONE) {
+		if (meta->l3_family == IP_V4)
+			l3_icmp_error(c, m, ICMP_DEST_UNREACH, ICMP_HOST_UNREACH_CODE, 0);
+		else
+			l3_icmp_error(c, m, ICMP6_DEST_UNREACH, ICMP6_ADDR_UNREACH_CODE, 0);
+		dp_drop(c->st, m, DROP_no_endpoint);
+		return;
+	}
 	meta->kind = PKT_STAGE;
 	meta->peer_id = peer->id;
 	if (rte_ring_mp_enqueue(c->dp->exception_ring, m) != 0)
