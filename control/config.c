@@ -5,10 +5,10 @@
  * permission check.  The values of each key are parsed in config_keys.c.
  *
  * The format is wg-quick's (wg-quick(8), wg(8) "CONFIGURATION FILE FORMAT")
- * plus [Port public] and [Port private]; config/README.md documents every
- * key.  As in wg and wg-quick, section and key names are case-insensitive,
- * '#' starts a comment anywhere on a line, whitespace around '=' and blank
- * lines do not matter.
+ * plus [Port public], [Port private] and [NAT] (config_nat.c);
+ * config/README.md documents every key.  As in wg and wg-quick, section and
+ * key names are case-insensitive, '#' starts a comment anywhere on a line,
+ * whitespace around '=' and blank lines do not matter.
  *
  * Secrets: the file text, each line copy and every decoded key live in
  * buffers that are wiped before they are freed or go out of scope, and no
@@ -205,6 +205,8 @@ static const char *section_title(const struct config_parser *p)
 		return "[Interface]";
 	if (p->section == SECTION_PEER)
 		return "[Peer]";
+	if (p->section == SECTION_NAT)
+		return "[NAT]";
 	return port_titles[p->port - p->cfg->ports];
 }
 
@@ -244,6 +246,13 @@ static int end_section(struct config_parser *p)
 		if (p->port->n_addresses == 0)
 			return config_error(p, -EINVAL, line, "%s has no Address",
 					    section_title(p));
+		return 0;
+	case SECTION_NAT:
+		/* A [NAT] that translates nothing is a half-written section,
+		 * not a way to set the Allow* keys alone. */
+		if (!key_seen(p, "Masquerade") && !key_seen(p, "Forward"))
+			return config_error(p, -EINVAL, line,
+					    "[NAT] needs Masquerade or Forward");
 		return 0;
 	case SECTION_NONE:
 		break;
@@ -293,10 +302,17 @@ static int begin_section(struct config_parser *p, enum config_section section,
 	if (cp && cp->present)
 		return config_bad(p, "duplicate section %s (first at line %u)",
 				  port_titles[port], cp->line);
+	if (section == SECTION_NAT && p->nat_line)
+		return config_bad(p, "duplicate section [NAT] (first at line %u)",
+				  p->nat_line);
 	if (section == SECTION_PEER && (ret = add_peer(p)) != 0)
 		return ret;
 	if (section == SECTION_INTERFACE)
 		p->interface_line = p->line;
+	if (section == SECTION_NAT) {
+		p->nat_line = p->line;
+		p->cfg->nat.enabled = true;
+	}
 	if (cp) {
 		cp->present = true;
 		cp->line = p->line;
@@ -337,6 +353,8 @@ static int parse_section(struct config_parser *p, char *s)
 		return begin_section(p, SECTION_INTERFACE, -1);
 	if (strcasecmp(name, "Peer") == 0)
 		return begin_section(p, SECTION_PEER, -1);
+	if (strcasecmp(name, "NAT") == 0)
+		return begin_section(p, SECTION_NAT, -1);
 	port = port_from_name(name);
 	if (port >= 0)
 		return begin_section(p, SECTION_PORT, port);
@@ -591,6 +609,8 @@ static int check_whole_file(struct config_parser *p, unsigned mode)
 		ret = check_duplicate_peers(p);
 	if (ret == 0)
 		ret = move_allowed_ips(p);
+	if (ret == 0)
+		ret = config_nat_check(p);
 	return ret;
 }
 
@@ -620,6 +640,7 @@ static int parse_common(const char *name, const char *text, size_t len,
 		return config_error(&p, -ENOMEM, 0, "out of memory");
 	}
 	p.cfg->iface.listen_port = CONFIG_DEFAULT_LISTEN_PORT;
+	nat_config_defaults(&p.cfg->nat);
 	ret = parse_text(&p, text, len);
 	if (ret == 0)
 		ret = check_whole_file(&p, mode);
@@ -685,6 +706,7 @@ void config_free(struct config *cfg)
 		free(cfg->ports[i].routes);
 	}
 	free(cfg->iface.private_key_file);
+	free(cfg->nat.forwards);
 	free(cfg->path);
 	sodium_memzero(cfg, sizeof(*cfg));
 	free(cfg);

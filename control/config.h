@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The gateway configuration: a wg-quick file ([Interface], [Peer]) plus the
- * gateway's own sections ([Port public], [Port private]).  One data model,
- * shared by the file parser, the daemon and (later) the control socket, with
- * has_* flags for what was given.
+ * gateway's own sections ([Port public], [Port private], [NAT]).  One data
+ * model, shared by the file parser, the daemon and (later) the control
+ * socket, with has_* flags for what was given.
  *
  * Errors are reported once, as text, "file:line: reason"; a config that has
  * any error is not returned at all (nothing starts, nothing changes).
@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "portcullis/nat_config.h"
 #include "portcullis/types.h"
 #include "portcullis/wire.h"
 
@@ -82,6 +83,13 @@ struct config {
 	struct config_peer *peers;
 	size_t n_peers;
 	struct config_port ports[PORT_COUNT];
+	/* [NAT]: nat_config_defaults() when the section is absent (enabled
+	 * false, MSSClamp auto, both tunnel <-> private directions allowed).
+	 * nat.forwards is owned here and freed by config_free; a forward's
+	 * external address IP_NONE and nat.external IP_NONE both mean the
+	 * first IPv4 Address of [Port public], which the parser has checked
+	 * exists whenever nat.enabled. */
+	struct nat_config nat;
 };
 
 /* Notices (ignored wg-quick keys, DNS names resolved) go here; NULL: stderr. */

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Private to the config parser: the state shared by the line driver
- * (config.c) and the per-key value parsers (config_keys.c).  Nothing outside
- * control/config*.c includes this.
+ * (config.c) and the per-key value parsers (config_keys.c, and
+ * config_nat.c for [NAT]).  Nothing outside control/config*.c includes
+ * this.
  */
 #ifndef PORTCULLIS_CONFIG_INTERNAL_H
 #define PORTCULLIS_CONFIG_INTERNAL_H
@@ -17,6 +18,7 @@ enum config_section {
 	SECTION_INTERFACE,
 	SECTION_PEER,
 	SECTION_PORT,
+	SECTION_NAT,
 };
 
 enum config_key_flags {
@@ -56,6 +58,7 @@ struct config_parser {
 	 * lets the end-of-section checks ask "was PublicKey given?". */
 	unsigned seen[CONFIG_KEY_SLOTS];
 	unsigned interface_line;            /* 0: no [Interface] yet */
+	unsigned nat_line;                  /* 0: no [NAT] yet */
 	bool holds_private_key;             /* inline PrivateKey seen */
 	bool holds_preshared_key;           /* inline PresharedKey seen */
 
@@ -76,9 +79,31 @@ void config_notice(struct config_parser *p, unsigned line, const char *fmt, ...)
  * placeholder when s could hold a base64 key (never echo secrets). */
 const char *config_quote(struct config_parser *p, const char *s);
 
-/* Key table lookup; slot indexes p->seen. NULL: no such key there. */
+/* Key table lookup; slot indexes p->seen. NULL: no such key there.  Slots
+ * are unique within a section only: seen[] is cleared at every header. */
 const struct config_key *config_key_find(enum config_section section,
 					 const char *name, size_t *slot);
+
+/* The [NAT] keys (config_nat.c), searched by config_key_find. */
+extern const struct config_key config_nat_keys[];
+extern const size_t config_nat_n_keys;
+/* The [NAT] checks that need the whole file (ListenPort, [Port public]);
+ * run after every line has been read.  0 when there is no [NAT]. */
+int config_nat_check(struct config_parser *p);
+
+/* Strict decimal: digits only (no sign, space or hex), at most max. */
+int config_uint_parse(const char *s, unsigned long max, unsigned long *out);
+/* config_uint_parse in min..max, or "bad Key 'value' (must be min..max)". */
+int config_number_parse(struct config_parser *p, const struct config_key *key,
+			const char *value, unsigned long min, unsigned long max,
+			unsigned long *out);
+
+typedef int (*config_item_fn)(struct config_parser *p,
+			      const struct config_key *key, char *item);
+/* Calls fn for each trimmed item of a comma list; an empty item is an
+ * error. */
+int config_list_for_each(struct config_parser *p, const struct config_key *key,
+			 char *value, config_item_fn fn);
 
 /* Reads a whole regular file (at most max bytes) into a NUL-terminated
  * buffer the caller wipes and frees.  -EINVAL: not a regular file. */

@@ -68,7 +68,7 @@ void config_key_to_base64(char out[45], const uint8_t key[NOISE_PUBLIC_KEY_LEN])
 }
 
 /* Decimal digits only: no sign, no spaces, no hex (strtoul takes all three). */
-static int parse_uint(const char *s, unsigned long max, unsigned long *out)
+int config_uint_parse(const char *s, unsigned long max, unsigned long *out)
 {
 	unsigned long v = 0;
 
@@ -114,7 +114,7 @@ int config_prefix_parse(const char *text, struct ip_prefix *out)
 	if (config_addr_parse(addr, &pfx.addr) != 0)
 		return -EINVAL;
 	cidr = ip_addr_len(&pfx.addr) * 8;
-	if (slash && parse_uint(slash + 1, cidr, &cidr) != 0)
+	if (slash && config_uint_parse(slash + 1, cidr, &cidr) != 0)
 		return -EINVAL;
 	pfx.cidr = (uint8_t)cidr;
 	*out = pfx;
@@ -161,14 +161,11 @@ void config_endpoint_format(char *out, size_t len, const struct ip_endpoint *e)
 
 /* --- small parsing helpers ------------------------------------------------ */
 
-typedef int (*item_fn)(struct config_parser *p, const struct config_key *key,
-		       char *item);
-
 /* Comma lists, as wg and wg-quick write them ("10.0.0.2/32, fd00::2/128").
  * strsep, not strtok: an empty item between two commas is an error rather
  * than silently skipped. */
-static int for_each_item(struct config_parser *p, const struct config_key *key,
-			 char *value, item_fn fn)
+int config_list_for_each(struct config_parser *p, const struct config_key *key,
+			 char *value, config_item_fn fn)
 {
 	char *item;
 	int ret;
@@ -187,11 +184,11 @@ static int for_each_item(struct config_parser *p, const struct config_key *key,
 	return 0;
 }
 
-static int parse_number(struct config_parser *p, const struct config_key *key,
+int config_number_parse(struct config_parser *p, const struct config_key *key,
 			const char *value, unsigned long min, unsigned long max,
 			unsigned long *out)
 {
-	if (parse_uint(value, max, out) != 0 || *out < min)
+	if (config_uint_parse(value, max, out) != 0 || *out < min)
 		return config_bad(p, "bad %s %s (must be %lu..%lu)", key->name,
 				  config_quote(p, value), min, max);
 	return 0;
@@ -321,7 +318,7 @@ static int iface_listen_port(struct config_parser *p,
 			     const struct config_key *key, char *value)
 {
 	unsigned long v = 0;
-	int ret = parse_number(p, key, value, 1, 65535, &v);
+	int ret = config_number_parse(p, key, value, 1, 65535, &v);
 
 	if (ret == 0) {
 		p->cfg->iface.listen_port = (uint16_t)v;
@@ -342,14 +339,15 @@ static int iface_address_item(struct config_parser *p,
 static int iface_address(struct config_parser *p, const struct config_key *key,
 			 char *value)
 {
-	return for_each_item(p, key, value, iface_address_item);
+	return config_list_for_each(p, key, value, iface_address_item);
 }
 
 static int iface_mtu(struct config_parser *p, const struct config_key *key,
 		     char *value)
 {
 	unsigned long v = 0;
-	int ret = parse_number(p, key, value, IFACE_MTU_MIN, IFACE_MTU_MAX, &v);
+	int ret = config_number_parse(p, key, value, IFACE_MTU_MIN,
+				      IFACE_MTU_MAX, &v);
 
 	if (ret == 0)
 		p->cfg->iface.mtu = (uint16_t)v;
@@ -503,7 +501,7 @@ static int peer_endpoint(struct config_parser *p, const struct config_key *key,
 	ret = split_endpoint(p, q, value, &host, &port_text);
 	if (ret != 0)
 		return ret;
-	if (parse_uint(port_text, 65535, &port) != 0 || port == 0)
+	if (config_uint_parse(port_text, 65535, &port) != 0 || port == 0)
 		return config_bad(p, "bad Endpoint %s (port must be 1..65535)", q);
 	peer->endpoint.port = (uint16_t)port;
 	if (bracketed) {
@@ -547,7 +545,7 @@ static int peer_allowed_ip(struct config_parser *p, const struct config_key *key
 static int peer_allowed_ips(struct config_parser *p,
 			    const struct config_key *key, char *value)
 {
-	return for_each_item(p, key, value, peer_allowed_ip);
+	return config_list_for_each(p, key, value, peer_allowed_ip);
 }
 
 static int peer_keepalive(struct config_parser *p, const struct config_key *key,
@@ -556,7 +554,7 @@ static int peer_keepalive(struct config_parser *p, const struct config_key *key,
 	unsigned long v = 0;
 
 	if (strcasecmp(value, "off") != 0 &&
-	    parse_uint(value, 65535, &v) != 0)
+	    config_uint_parse(value, 65535, &v) != 0)
 		return config_bad(p, "bad %s %s (must be 0..65535 or off)",
 				  key->name, config_quote(p, value));
 	current_peer(p)->persistent_keepalive = (uint16_t)v;
@@ -591,7 +589,7 @@ static int port_address_item(struct config_parser *p,
 static int port_address(struct config_parser *p, const struct config_key *key,
 			char *value)
 {
-	return for_each_item(p, key, value, port_address_item);
+	return config_list_for_each(p, key, value, port_address_item);
 }
 
 static int port_gateway_item(struct config_parser *p,
@@ -613,14 +611,14 @@ static int port_gateway_item(struct config_parser *p,
 static int port_gateway(struct config_parser *p, const struct config_key *key,
 			char *value)
 {
-	return for_each_item(p, key, value, port_gateway_item);
+	return config_list_for_each(p, key, value, port_gateway_item);
 }
 
 static int port_vlan(struct config_parser *p, const struct config_key *key,
 		     char *value)
 {
 	unsigned long v = 0;
-	int ret = parse_number(p, key, value, 1, VLAN_MAX, &v);
+	int ret = config_number_parse(p, key, value, 1, VLAN_MAX, &v);
 
 	if (ret == 0)
 		p->port->vlan = (uint16_t)v;
@@ -631,7 +629,8 @@ static int port_mtu(struct config_parser *p, const struct config_key *key,
 		    char *value)
 {
 	unsigned long v = 0;
-	int ret = parse_number(p, key, value, PORT_MTU_MIN, PORT_MTU_MAX, &v);
+	int ret = config_number_parse(p, key, value, PORT_MTU_MIN,
+				      PORT_MTU_MAX, &v);
 
 	if (ret == 0)
 		p->port->mtu = (uint16_t)v;
@@ -691,7 +690,7 @@ static int port_route_item(struct config_parser *p,
 static int port_route(struct config_parser *p, const struct config_key *key,
 		      char *value)
 {
-	return for_each_item(p, key, value, port_route_item);
+	return config_list_for_each(p, key, value, port_route_item);
 }
 
 /* --- the key table ---------------------------------------------------------- */
@@ -728,15 +727,24 @@ static const struct config_key keys[] = {
 _Static_assert(sizeof(keys) / sizeof(keys[0]) <= CONFIG_KEY_SLOTS,
 	       "config_parser.seen is too small for the key table");
 
-/* Key names are case-insensitive, as in wg(8) and wg-quick(8). */
+/* Key names are case-insensitive, as in wg(8) and wg-quick(8).  [NAT] has
+ * its own table (config_nat.c); its slots restart at 0, which is fine since
+ * p->seen only ever holds one section's keys. */
 const struct config_key *config_key_find(enum config_section section,
 					 const char *name, size_t *slot)
 {
-	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-		if (keys[i].section == section &&
-		    strcasecmp(keys[i].name, name) == 0) {
+	const struct config_key *table = keys;
+	size_t n = sizeof(keys) / sizeof(keys[0]);
+
+	if (section == SECTION_NAT) {
+		table = config_nat_keys;
+		n = config_nat_n_keys;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (table[i].section == section &&
+		    strcasecmp(table[i].name, name) == 0) {
 			*slot = i;
-			return &keys[i];
+			return &table[i];
 		}
 	}
 	return NULL;

@@ -271,6 +271,7 @@ static void tables_free(void *ptr)
 		free(t->ports[p].routes);
 	}
 	allowedips_destroy(t->allowedips);
+	gateway_nat_tables_free(t);
 	free(t->peers);
 	free(t);
 }
@@ -297,6 +298,10 @@ static int tables_build(struct gateway *gw, struct dp_tables **out,
 	t->peers = calloc(cfg->n_peers ? cfg->n_peers : 1, sizeof(*t->peers));
 	if (t->allowedips == NULL || t->peers == NULL)
 		goto fail;
+	ret = gateway_nat_tables(gw, t, err, errlen);
+	if (ret < 0)
+		goto fail;
+	ret = -ENOMEM;
 	for (uint32_t i = 0; i < cfg->n_peers; i++) {
 		const struct config_peer *cp = &cfg->peers[i];
 
@@ -404,6 +409,7 @@ void gateway_stats_print(const struct gateway *gw, FILE *f)
 	fprintf(f, "stat handshakes_rx %lu\n", s.handshakes_rx);
 	fprintf(f, "stat handshakes_tx %lu\n", s.handshakes_tx);
 	fprintf(f, "stat icmp_tx %lu\n", s.icmp_tx);
+	gateway_nat_stats_print(gw, f);
 	for (unsigned d = 0; d < DROP_COUNT; d++)
 		fprintf(f, "drop %s %lu\n", dp_drop_names[d], s.drops[d]);
 	/* Per lcore: which thread did the work (the control lcore sends

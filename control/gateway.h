@@ -65,6 +65,17 @@ void gateway_defer_free(struct gateway *gw, void *ptr, void (*fn)(void *));
 /* Wait for a grace period and run the deferred frees (control tick). */
 void gateway_reclaim(struct gateway *gw);
 
+/* The NAT (gateway_nat.c): table lifetime, its part of the tables, the
+ * expiry tick (every control tick), counters and the start-up summary. */
+int gateway_nat_start(struct gateway *gw, char *err, size_t errlen);
+void gateway_nat_stop(struct gateway *gw);
+int gateway_nat_tables(struct gateway *gw, struct dp_tables *t, char *err,
+		       size_t errlen);
+void gateway_nat_tables_free(struct dp_tables *t);
+void gateway_nat_tick(struct gateway *gw);
+void gateway_nat_stats_print(const struct gateway *gw, FILE *f);
+void gateway_nat_log_startup(const struct gateway *gw);
+
 /* Counters summed over lcores. */
 void gateway_stats_sum(const struct gateway *gw, struct dp_lcore_stats *out);
 void gateway_stats_print(const struct gateway *gw, FILE *f);

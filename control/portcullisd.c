@@ -216,6 +216,7 @@ static void tick(struct gateway *gw)
 			handshake_peer_tick(gw, t->peers[i]);
 	neigh_tick(&gw->ctx);
 	ratelimiter_gc(gw->ratelimiter, gw->ctx.now);
+	gateway_nat_tick(gw);
 	gateway_reclaim(gw);
 }
 
@@ -297,6 +298,7 @@ static int run(struct gateway *gw, struct options *o)
 	snprintf(gw->ifname, sizeof(gw->ifname), "%s", o->ifname);
 	if ((ret = create_rings(gw, err, sizeof(err))) < 0 ||
 	    (ret = open_ports(gw, gw->dp.n_workers, err, sizeof(err))) < 0 ||
+	    (ret = gateway_nat_start(gw, err, sizeof(err))) < 0 ||
 	    (ret = gateway_start(gw, err, sizeof(err))) < 0 ||
 	    (ret = uapi_open(gw, err, sizeof(err))) < 0) {
 		fprintf(stderr, "portcullisd: %s\n", err);
@@ -305,8 +307,11 @@ static int run(struct gateway *gw, struct options *o)
 	gw->dp.n_workers = RTE_MIN(gw->dp.n_workers, gw->dp.rx_queues);
 	gw->ctx = (struct dp_ctx){ .dp = &gw->dp, .t = gw->dp.tables, .is_control = true,
 				   .st = &gw->dp.stats[rte_lcore_id()],
+				   .nat_lc = &gw->dp.nat_lcore[rte_lcore_id()],
 				   .icmp_tokens = ICMP_ERRORS_BURST, .now = dp_now() };
+	nat_lcore_init(gw->ctx.nat_lc);
 	log_startup(gw);
+	gateway_nat_log_startup(gw);
 	gw->dp.running = true;
 	if (launch_workers(gw, args) < 0) {
 		fprintf(stderr, "portcullisd: cannot launch workers\n");
@@ -332,6 +337,7 @@ static void shutdown_all(struct gateway *gw)
 		if (gw->cfg->ports[p].present && gw->dp.pool)
 			port_close(gw->ports[p].port_id);
 	gateway_stop(gw);
+	gateway_nat_stop(gw);
 	ratelimiter_destroy(gw->ratelimiter);
 	dp_destroy(&gw->dp);
 }

@@ -32,6 +32,7 @@
 #include <rte_spinlock.h>
 
 #include "config.h"
+#include "nat.h"
 #include "cookie.h"
 #include "noise.h"
 #include "portcullis/types.h"
@@ -82,7 +83,15 @@ enum dp_limits {
 	X(neigh_queue_full)                                                   \
 	X(tx_full)                /* the port did not take the packet */      \
 	X(no_mbuf)                /* pool exhausted building a reply */       \
-	X(icmp_ratelimited)       /* ICMP error suppressed */
+	X(icmp_ratelimited)       /* ICMP error suppressed */               \
+	X(policy_denied)          /* tunnel <-> private refused by [NAT] Allow* */\
+	X(nat_not_masqueraded)    /* to the public side from a source not in Masquerade */\
+	X(nat_no_session)         /* unsolicited inbound, or filtered (RFC 4787 REQ-8) */\
+	X(nat_icmp_no_session)    /* ICMP error quoting no NAT session */    \
+	X(nat_fragment)           /* IPv4 fragment, not translated */        \
+	X(nat_unsupported)        /* not TCP, UDP, ICMP echo or ICMP error */\
+	X(nat_ports_exhausted)    /* no free external port (ICMP 3/13 sent) */\
+	X(nat_table_full)         /* MaxSessions reached (ICMP 3/13 sent) */
 
 enum dp_drop_reason {
 #define DP_DROP_ENUM(name) DROP_##name,
@@ -180,6 +189,12 @@ struct dp_tables {
 	struct allowedips *allowedips;         /* inner prefix -> peer id */
 	struct gw_peer **peers;                /* by id; NULL: free slot */
 	uint32_t n_peer_slots;
+	/* [NAT]: nat.enabled false means no NAT and nothing forwarded between
+	 * the public and the private side.  nat.external is filled in. */
+	struct nat_config nat;
+	/* MSS clamps by path (0: off), from [NAT] MSSClamp. */
+	uint16_t mss_tunnel[2];                /* [0] IPv4, [1] IPv6 */
+	uint16_t mss_public;                   /* IPv4 NAT path */
 };
 
 /* --- Receiver index -> keypair ------------------------------------------- */
@@ -262,6 +277,7 @@ struct dp {
 	struct rte_ring *event_ring;           /* struct dp_event, MP/SC */
 	struct rte_ring *tx_ring[PORT_COUNT];  /* mbufs, control -> worker 0 */
 	struct neigh_table *neigh;
+	struct nat *nat;                       /* NULL: no [NAT] at start-up */
 	uint16_t n_workers;
 	uint16_t rx_queues;                    /* per port = n_workers */
 	unsigned worker_lcores[DP_MAX_WORKERS];
@@ -269,6 +285,7 @@ struct dp {
 	bool busy_poll;                        /* false: sleep when idle */
 	volatile bool running;
 	struct dp_lcore_stats stats[DP_MAX_LCORES];
+	struct nat_lcore nat_lcore[DP_MAX_LCORES];  /* by lcore id */
 };
 
 static inline void dp_drop(struct dp_lcore_stats *st, struct rte_mbuf *m,

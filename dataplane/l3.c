@@ -13,6 +13,9 @@
 
 #include "allowedips.h"
 #include "checksum.h"
+#include "mss.h"
+#include "nat.h"
+#include "nat_stage.h"
 #include "neigh.h"
 #include "portcullis/wire.h"
 #include "tunnel.h"
@@ -47,6 +50,8 @@ bool l3_is_local_addr(const struct dp_tables *t, const struct ip_addr *a)
 		    ip_addr_equal(&pc->link_local, a))
 			return true;
 	}
+	if (t->nat.enabled && a->family == IP_V4 && nat_is_external(&t->nat, a->bytes))
+		return true;
 	return prefix_list_has(t->tun_addrs, t->n_tun_addrs, a);
 }
 
@@ -374,6 +379,57 @@ static void send_checked(struct dp_ctx *c, struct rte_mbuf *m, uint8_t *ip,
 	dp_drop(c->st, m, DROP_too_big);
 }
 
+/* The tunnel <-> private policy of [NAT] AllowTunnelToPrivate /
+ * AllowPrivateToTunnel; NAT-translated inbound traffic may go either way. */
+static bool policy_allows(const struct dp_tables *t, enum fwd_origin origin,
+			  bool to_tunnel)
+{
+	if (origin == FROM_PRIVATE && to_tunnel)
+		return t->nat.allow_private_to_tunnel;
+	if (origin == FROM_TUNNEL && !to_tunnel)
+		return t->nat.allow_tunnel_to_private;
+	return true;
+}
+
+/* Out of the public port: only through the NAT, IPv4, when configured. */
+static void forward_public(struct dp_ctx *c, struct rte_mbuf *m, uint8_t *ip,
+			   uint8_t family, uint32_t len, const struct ip_addr *dst)
+{
+	struct ip_addr nh;
+
+	if (!c->t->nat.enabled || family != IP_V4 ||
+	    !l3_route_lookup(&c->t->ports[PORT_PUBLIC], dst, &nh)) {
+		l3_icmp_error(c, m, family == IP_V4 ? ICMP_DEST_UNREACH : ICMP6_DEST_UNREACH,
+			      family == IP_V4 ? ICMP_HOST_UNREACH_CODE : ICMP6_NO_ROUTE_CODE, 0);
+		dp_drop(c->st, m, DROP_no_route);
+		return;
+	}
+	if (nat_stage_out(c, m, ip, len)) {
+		struct next_hop to = { .port = PORT_PUBLIC, .nh = nh };
+
+		/* Translated: a non-DF packet over the MTU is fragmented now,
+		 * after its transport header was rewritten. */
+		send_checked(c, m, ip, family, len, c->t->ports[PORT_PUBLIC].mtu, &to);
+	}
+}
+
+/* What the gateway says itself (echo replies, ICMP errors) to the public
+ * side goes back out of the public port, even when a peer's AllowedIPs
+ * (say 0.0.0.0/0) would cover the address. */
+static void output_local_public(struct dp_ctx *c, struct rte_mbuf *m, uint8_t *ip,
+				uint8_t family, uint32_t len, const struct ip_addr *dst)
+{
+	struct ip_addr nh;
+
+	if (!l3_route_lookup(&c->t->ports[PORT_PUBLIC], dst, &nh)) {
+		dp_drop(c->st, m, DROP_no_route);
+		return;
+	}
+	if (c->t->nat.enabled && family == IP_V4)
+		nat_stage_local_out(c, ip, len);
+	l3_output(c, m, PORT_PUBLIC, &nh);
+}
+
 void l3_forward(struct dp_ctx *c, struct rte_mbuf *m, enum fwd_origin origin,
 		uint32_t from_peer)
 {
@@ -394,16 +450,17 @@ void l3_forward(struct dp_ctx *c, struct rte_mbuf *m, enum fwd_origin origin,
 	ip_src_dst(ip, family, &src, &dst);
 
 	if (origin != FROM_LOCAL && l3_is_local_addr(c->t, &dst)) {
+		/* RFC 4787 REQ-9: inside to an external address that maps
+		 * to an inside host loops back through the NAT. */
+		if (origin != FROM_PUBLIC && family == IP_V4 && c->t->nat.enabled &&
+		    nat_is_external(&c->t->nat, dst.bytes) &&
+		    nat_stage_hairpin(c, m, ip, len))
+			return;
 		echo_reply(c, m, ip, family, len);
 		return;
 	}
-	/* What we say to the internet goes back out of the public port, even
-	 * when a peer's AllowedIPs (say 0.0.0.0/0) would cover the address. */
 	if (origin == FROM_LOCAL && meta->in_port == IN_PUBLIC) {
-		if (l3_route_lookup(&c->t->ports[PORT_PUBLIC], &dst, &nh))
-			l3_output(c, m, PORT_PUBLIC, &nh);
-		else
-			dp_drop(c->st, m, DROP_no_route);
+		output_local_public(c, m, ip, family, len, &dst);
 		return;
 	}
 	if (origin != FROM_LOCAL && !hop_decrement(c, m, ip, family)) {
@@ -414,26 +471,41 @@ void l3_forward(struct dp_ctx *c, struct rte_mbuf *m, enum fwd_origin origin,
 	    pid < c->t->n_peer_slots && c->t->peers[pid]) {
 		struct next_hop to = { .peer = c->t->peers[pid] };
 
+		if (!policy_allows(c->t, origin, true)) {
+			dp_drop(c->st, m, DROP_policy_denied);
+			return;
+		}
+		nat_stage_clamp(c, ip, len, family, c->t->mss_tunnel[family == IP_V6]);
 		send_checked(c, m, ip, family, len, c->t->tunnel_mtu, &to);
 		return;
 	}
 	if (l3_route_lookup(&c->t->ports[PORT_PRIVATE], &dst, &nh)) {
 		struct next_hop to = { .port = PORT_PRIVATE, .nh = nh };
 
+		if (!policy_allows(c->t, origin, false)) {
+			dp_drop(c->st, m, DROP_policy_denied);
+			return;
+		}
+		if (origin == FROM_TUNNEL)
+			nat_stage_clamp(c, ip, len, family, c->t->mss_tunnel[family == IP_V6]);
 		send_checked(c, m, ip, family, len, c->t->ports[PORT_PRIVATE].mtu, &to);
 		return;
 	}
-	/* Transit traffic reaches the public side only through NAT, which
-	 * this build does not do; locally generated packets may. */
-	if (origin == FROM_LOCAL &&
-	    l3_route_lookup(&c->t->ports[PORT_PUBLIC], &dst, &nh)) {
-		l3_output(c, m, PORT_PUBLIC, &nh);
+	if (origin == FROM_LOCAL) {
+		/* Our own packets towards the public side (ICMP errors for
+		 * packets that came from there are handled above). */
+		if (l3_route_lookup(&c->t->ports[PORT_PUBLIC], &dst, &nh))
+			l3_output(c, m, PORT_PUBLIC, &nh);
+		else
+			dp_drop(c->st, m, DROP_no_route);
 		return;
 	}
-	if (origin != FROM_LOCAL)
-		l3_icmp_error(c, m, family == IP_V4 ? ICMP_DEST_UNREACH : ICMP6_DEST_UNREACH,
-			      family == IP_V4 ? ICMP_HOST_UNREACH_CODE : ICMP6_NO_ROUTE_CODE, 0);
-	dp_drop(c->st, m, DROP_no_route);
+	if (origin == FROM_PUBLIC) {
+		/* Translated inbound with no inside route: never back out. */
+		dp_drop(c->st, m, DROP_no_route);
+		return;
+	}
+	forward_public(c, m, ip, family, len, &dst);
 }
 
 /* --- ICMP errors ------------------------------------------------------- */

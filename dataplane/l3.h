@@ -19,6 +19,7 @@ struct dp_ctx {
 	struct dp *dp;
 	struct dp_tables *t;
 	struct dp_lcore_stats *st;
+	struct nat_lcore *nat_lc;             /* this thread's NAT context */
 	uint64_t now;
 	unsigned icmp_tokens;                 /* ICMP error budget */
 	uint64_t icmp_refill;
@@ -47,8 +48,10 @@ static inline void dp_ctx_begin_burst(struct dp_ctx *c, uint64_t now)
 
 enum { ICMP_ERRORS_PER_SEC = 200, ICMP_ERRORS_BURST = 50 };
 
-/* Where a packet came from, for the forwarding policy. */
-enum fwd_origin { FROM_PRIVATE, FROM_TUNNEL, FROM_LOCAL };
+/* Where a packet came from, for the forwarding policy.  FROM_PUBLIC is
+ * inbound traffic the NAT has translated (nat_stage_in, hairpin): it may
+ * go inside, never back out. */
+enum fwd_origin { FROM_PRIVATE, FROM_TUNNEL, FROM_LOCAL, FROM_PUBLIC };
 
 bool l3_route_lookup(const struct dp_port_conf *pc, const struct ip_addr *dst,
 		     struct ip_addr *nexthop);

@@ -21,6 +21,8 @@
 
 #include "datapath.h"
 #include "l3.h"
+#include "nat.h"
+#include "nat_stage.h"
 #include "tunnel.h"
 
 enum { IDLE_SPINS_BEFORE_SLEEP = 256, IDLE_SLEEP_US = 50 };
@@ -205,6 +207,30 @@ static void to_ring(struct dp_ctx *c, struct rte_ring *r, struct rte_mbuf **pkts
 		dp_drop(c->st, pkts[i], full);
 }
 
+/* A public-port packet that is not a WireGuard message: NAT inbound for
+ * an external address, otherwise only our own addresses are answered.
+ * true: m was consumed. */
+static bool public_input(struct dp_ctx *c, struct rte_mbuf *m)
+{
+	struct ip_addr dst = { .family = pkt_meta(m)->l3_family };
+	const uint8_t *ip = rte_pktmbuf_mtod_offset(m, const uint8_t *,
+						    pkt_meta(m)->l3_off);
+
+	memcpy(dst.bytes, dst.family == IP_V4 ? ((const struct ipv4_hdr *)ip)->dst
+					      : ((const struct ipv6_hdr *)ip)->dst,
+	       ip_addr_len(&dst));
+	if (dst.family == IP_V4 && c->t->nat.enabled &&
+	    nat_is_external(&c->t->nat, dst.bytes)) {
+		nat_stage_in(c, m);
+		return true;
+	}
+	if (!l3_is_local_addr(c->t, &dst)) {
+		dp_drop(c->st, m, DROP_not_for_us);
+		return true;
+	}
+	return false;
+}
+
 static void process(struct dp_ctx *c, struct sub_bursts *sb, unsigned port)
 {
 	struct ip_endpoint src;
@@ -222,20 +248,10 @@ static void process(struct dp_ctx *c, struct sub_bursts *sb, unsigned port)
 	for (unsigned i = 0; i < sb->n_ip; i++) {
 		struct rte_mbuf *m = sb->ip[i];
 
-		/* The public side reaches only the gateway itself without NAT. */
-		if (port == PORT_PUBLIC) {
-			struct ip_addr dst = { .family = pkt_meta(m)->l3_family };
-			const uint8_t *ip = rte_pktmbuf_mtod_offset(m, const uint8_t *,
-								    pkt_meta(m)->l3_off);
-
-			memcpy(dst.bytes, dst.family == IP_V4 ? ((const struct ipv4_hdr *)ip)->dst
-							      : ((const struct ipv6_hdr *)ip)->dst,
-			       ip_addr_len(&dst));
-			if (!l3_is_local_addr(c->t, &dst)) {
-				dp_drop(c->st, m, DROP_not_for_us);
-				continue;
-			}
-		}
+		/* The public side reaches the gateway itself, and the inside
+		 * only through the NAT. */
+		if (port == PORT_PUBLIC && public_input(c, m))
+			continue;
 		l3_forward(c, m, FROM_PRIVATE, UINT32_MAX);
 	}
 }
@@ -285,11 +301,13 @@ int worker_main(void *arg)
 	struct dp_ctx c = {
 		.dp = dp,
 		.st = &dp->stats[rte_lcore_id()],
+		.nat_lc = &dp->nat_lcore[rte_lcore_id()],
 		.queue = (uint16_t)wa->index,
 		.icmp_tokens = ICMP_ERRORS_BURST,
 	};
 	unsigned idle = 0;
 
+	nat_lcore_init(c.nat_lc);
 	rcu_register_thread();
 	while (dp->running) {
 		unsigned work = 0;
@@ -315,6 +333,8 @@ int worker_main(void *arg)
 			rcu_thread_online();
 		}
 	}
+	if (dp->nat)
+		nat_lcore_release(dp->nat, c.nat_lc);
 	rcu_unregister_thread();
 	return 0;
 }

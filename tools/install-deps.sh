@@ -17,6 +17,8 @@ PACKAGES=(
 	# interop tests and demo: real WireGuard peers, namespaces, traffic
 	wireguard-tools wireguard-go iproute2 ethtool iputils-ping iperf3 tcpdump
 	python3 python3-scapy socat netcat-openbsd
+	# the reference gateway's NAT in tests/interop (lib.sh reference_nat)
+	nftables
 	# helpers the scripts call (sysctl, pkill-free process handling, timeout, stdbuf)
 	kmod procps coreutils
 )

@@ -187,6 +187,28 @@ struct icmp_hdr {
 	uint32_t rest;                 /* id/seq, unused, or next-hop MTU */
 } __attribute__((packed));
 
+/* RFC 9293 section 3.1. */
+struct tcp_hdr {
+	uint16_t src_port;
+	uint16_t dst_port;
+	uint32_t seq;
+	uint32_t ack;
+	uint8_t data_off;              /* high 4 bits: header length / 4 */
+	uint8_t flags;                 /* enum tcp_flags */
+	uint16_t window;
+	uint16_t checksum;
+	uint16_t urgent;
+} __attribute__((packed));
+
+enum tcp_flags {
+	TCP_FIN = 0x01, TCP_SYN = 0x02, TCP_RST = 0x04, TCP_PSH = 0x08,
+	TCP_ACK = 0x10, TCP_URG = 0x20, TCP_ECE = 0x40, TCP_CWR = 0x80,
+};
+
+/* RFC 9293 section 3.2: option kinds. */
+enum tcp_options { TCP_OPT_EOL = 0, TCP_OPT_NOP = 1, TCP_OPT_MSS = 2,
+		   TCP_OPT_MSS_LEN = 4 };
+
 enum ip_protocols {
 	IPPROTO_ICMP_ = 1,
 	IPPROTO_TCP_ = 6,
@@ -199,9 +221,13 @@ enum icmp_types {
 	ICMP_DEST_UNREACH = 3,
 	ICMP_ECHO_REQUEST = 8,
 	ICMP_TIME_EXCEEDED = 11,
+	ICMP_PARAMETER_PROBLEM = 12,
 	ICMP_FRAG_NEEDED_CODE = 4,     /* with ICMP_DEST_UNREACH */
 	ICMP_HOST_UNREACH_CODE = 1,
 	ICMP_NET_UNREACH_CODE = 0,
+	ICMP_PROTO_UNREACH_CODE = 2,
+	ICMP_PORT_UNREACH_CODE = 3,
+	ICMP_ADMIN_PROHIBITED_CODE = 13, /* RFC 1812 5.2.7.1 */
 
 	ICMP6_DEST_UNREACH = 1,
 	ICMP6_NO_ROUTE_CODE = 0,       /* with ICMP6_DEST_UNREACH */
@@ -238,6 +264,7 @@ _Static_assert(sizeof(struct ipv4_hdr) == 20, "ipv4");
 _Static_assert(sizeof(struct ipv6_hdr) == 40, "ipv6");
 _Static_assert(sizeof(struct udp_hdr) == 8, "udp");
 _Static_assert(sizeof(struct icmp_hdr) == 8, "icmp");
+_Static_assert(sizeof(struct tcp_hdr) == 20, "tcp");
 _Static_assert(sizeof(struct nd_msg) == 24, "nd");
 
 /* Outer overhead of a WireGuard data packet, excluding Ethernet. */

@@ -29,6 +29,15 @@
 #   PC_KEEP=1    keep the temp dir (configs, logs, keys) after the run
 #   PC_IPV6=1    leave IPv6 enabled in the namespaces (set before pc_init)
 #   PC_STOP_OK=1 Ctrl-C/SIGTERM is a normal end (the demo), not a failure
+#   GW_PMD       net_af_packet (default) | net_af_xdp: the gateway ports' driver
+# Hooks into the gateway's configuration (set before gateway_start):
+#   GW_PUB_GATEWAY  default gateway of the public port ("Gateway =" in
+#                   [Port public]; a default route on the reference gateway)
+#   GW_EXTRA_CONF   text appended verbatim to portcullisd's config file (any
+#                   extra section or key the daemon reads); the reference
+#                   gateway ignores it, so a test that needs it in both modes
+#                   wants a helper that models it there, as gateway_nat does
+#   gateway_nat     the [NAT] section, for both modes (see there)
 
 PC_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 GATEWAY=${GATEWAY:-portcullisd}
@@ -53,8 +62,23 @@ HOST_GW6=fd00:10::1
 # Extra vdev arguments for both gateway ports (e.g. ",qpairs=2" for two
 # workers, each with its own RX/TX queue pair).
 GW_DEV_ARGS=${GW_DEV_ARGS:-}
+# The DPDK driver of both gateway ports: net_af_packet (default) or
+# net_af_xdp (needs bpffs on /sys/fs/bpf).  af_packet's fanout socket has the
+# kernel reassemble IP fragments before DPDK sees them (and cuts what does
+# not fit its 2 KiB frames); AF_XDP, like a real NIC, passes fragments on.
+GW_PMD=${GW_PMD:-net_af_packet}
 # 802.1Q id on the private side (0: untagged); set before topo_gateway.
 GW_PRIV_VLAN=${GW_PRIV_VLAN:-0}
+# See "Hooks" above.
+GW_PUB_GATEWAY=${GW_PUB_GATEWAY:-}
+GW_EXTRA_CONF=${GW_EXTRA_CONF:-}
+# topo_internet: public hosts in namespace "inet" (all on the public switch,
+# with no route to the private networks), and "far", one router hop behind
+# inet, for TTL and routing checks.
+INET_ADDRS=(203.0.113.50 203.0.113.51 203.0.113.52)
+INET_FAR_LINK=198.51.100.1
+FAR_ADDR=198.51.100.2
+FAR_MTU=1400
 
 # Debian's python3 (installed by tools/install-deps.sh) rather than whatever
 # comes first in PATH: a pyenv shim there starts slowly.  The transfer helper
@@ -382,6 +406,44 @@ topo_roadwarrior() {
 	wait_handshake rw
 }
 
+# topo_internet: the standard topology (topo_gateway) plus "the internet"
+# for the NAT tests:
+#
+#   [ HOST ] -- [ GW ] -- NET switch -- [ INET ] 203.0.113.50, .51, .52 --- [ FAR ]
+#   10.0.0.2                    .1         router: 198.51.100.1/24 ---------- .2
+#
+# INET's three addresses are three public hosts (two to check that one
+# private socket keeps one external port, a third that must not get in).
+# INET forwards to FAR, so a packet from the private host with TTL 2
+# expires in INET and the time exceeded comes back from 203.0.113.50; the
+# link to FAR has MTU 1400 (FAR_MTU), so a bigger DF packet gets
+# fragmentation needed from 203.0.113.50 (path MTU discovery).  INET
+# has no route to 10.0.0.0/16: replies reach the private host only if the
+# gateway translated the source.  (A test that wants the gateway to see
+# packets for the private addresses adds that route itself.)  The gateway's
+# public default route is INET (GW_PUB_GATEWAY), so it can reach FAR.
+topo_internet() {
+	topo_gateway
+	ns_add inet far
+	local a
+	pubnet_attach inet e0
+	for a in "${INET_ADDRS[@]}"; do addr_add inet e0 "$a/24"; done
+	veth_add inet far far e0
+	addr_add inet far "$INET_FAR_LINK/24"
+	addr_add far e0 "$FAR_ADDR/24"
+	# A narrower link behind the first hop: INET answers a DF packet of more
+	# than 1400 bytes for FAR with fragmentation needed (path MTU discovery
+	# through the gateway).
+	ip -n "$(ns inet)" link set "$(ifn far)" mtu "$FAR_MTU"
+	ip -n "$(ns far)" link set "$(ifn e0)" mtu "$FAR_MTU"
+	ns_sysctl inet net.ipv4.ip_forward=1 net.ipv4.conf.all.send_redirects=0
+	# Time exceeded and echo replies at full speed (the default limit of one
+	# ICMP error per second per destination would make retries flaky).
+	ns_sysctl inet net.ipv4.icmp_ratelimit=0
+	ip -n "$(ns far)" route add default via "$INET_FAR_LINK" || fail "default route in far"
+	GW_PUB_GATEWAY=${GW_PUB_GATEWAY:-${INET_ADDRS[0]}}
+}
+
 # ---------------------------------------------------------------- WireGuard peers
 
 # key_gen NAME: $PC_TMP/NAME.key (private, 0600) and NAME.pub.
@@ -480,6 +542,54 @@ gateway_peer() {
 
 gateway_is_daemon() { [[ $GATEWAY == portcullisd ]]; }
 
+# gateway_nat LINE...: add lines ("Key = value", portcullisd's syntax) to the
+# gateway's [NAT] section; gateway_nat_clear forgets them (a restart without
+# NAT).  portcullisd gets the section as written; the reference gateway
+# models it with nftables (reference_nat): Masquerade/ExternalAddress/
+# PortRange become an SNAT rule, Forward a DNAT rule (from inside too, with
+# the source translated as well: hairpinning), and the forward hook
+# lets in from the public port only replies (conntrack) and forwarded ports,
+# and lets out to it only masqueraded sources, as portcullisd does.  Linux
+# conntrack filters address-and-port-dependent, so the reference refuses
+# "Filtering = endpoint-independent"; UDPTimeout, MSSClamp and other keys
+# are ignored there.
+gateway_nat() {
+	local l
+	for l in "$@"; do printf '%s\n' "$l" >>"$PC_TMP/gw-nat.conf"; done
+}
+gateway_nat_clear() { rm -f "$PC_TMP/gw-nat.conf"; }
+gateway_has_nat() { [[ -s $PC_TMP/gw-nat.conf ]]; }
+
+# gateway_nat_value KEY: the values of KEY in the [NAT] lines (one per
+# line, comma lists split, comments and blanks dropped).
+gateway_nat_value() {
+	gateway_has_nat || return 0
+	awk -v k="$1" '
+		{ sub(/#.*/, "") }
+		index($0, "=") {
+			key = substr($0, 1, index($0, "=") - 1); val = substr($0, index($0, "=") + 1)
+			gsub(/^[ \t]+|[ \t]+$/, "", key)
+			if (tolower(key) != tolower(k)) next
+			n = split(val, items, ",")
+			for (i = 1; i <= n; i++) { gsub(/^[ \t]+|[ \t]+$/, "", items[i]); if (items[i] != "") print items[i] }
+		}' "$PC_TMP/gw-nat.conf"
+}
+
+# gateway_nat_external: the external address (ExternalAddress, else the
+# public port's first IPv4 address), without a length.
+gateway_nat_external() {
+	local e a
+	e=$(gateway_nat_value ExternalAddress | head -n 1)
+	if [[ -z $e ]]; then
+		for a in "${GW_PUB_ADDRS[@]}"; do
+			[[ $a == *:* ]] && continue
+			e=${a%/*}
+			break
+		done
+	fi
+	echo "$e"
+}
+
 # gateway_start: start the gateway in namespace gw on ports <prefix>pub and
 # <prefix>priv, with GW_PUB_ADDRS / GW_PRIV_ADDRS and the peers given so far.
 gateway_start() {
@@ -495,6 +605,13 @@ gateway_start() {
 
 gateway_start_daemon() {
 	local conf=$PC_TMP/gateway.conf a t
+	case $GW_PMD in
+	net_af_packet) ;;
+	net_af_xdp)
+		[[ $(stat -f -c %T /sys/fs/bpf 2>/dev/null) == bpf_fs ]] ||
+			pc_skip "GW_PMD=net_af_xdp needs bpffs: mount -t bpf bpf /sys/fs/bpf" ;;
+	*) fail "GW_PMD must be net_af_packet or net_af_xdp, not '$GW_PMD'" ;;
+	esac
 	# The DPDK process owns the veths: the kernel must not answer ARP or
 	# send IPv6 chatter of its own on them.
 	ns_sysctl gw "net.ipv6.conf.$(ifn pub).disable_ipv6=1" "net.ipv6.conf.$(ifn priv).disable_ipv6=1"
@@ -506,15 +623,22 @@ gateway_start_daemon() {
 			echo "ListenPort = $GW_PORT"
 			echo
 			echo "[Port public]"
-			echo "Device = net_af_packet0,iface=$(ifn pub)$GW_DEV_ARGS"
+			echo "Device = ${GW_PMD}0,iface=$(ifn pub)$GW_DEV_ARGS"
 			for a in "${GW_PUB_ADDRS[@]}"; do echo "Address = $a"; done
+			[[ -z $GW_PUB_GATEWAY ]] || echo "Gateway = $GW_PUB_GATEWAY"
 			echo
 			echo "[Port private]"
-			echo "Device = net_af_packet1,iface=$(ifn priv)$GW_DEV_ARGS"
+			echo "Device = ${GW_PMD}1,iface=$(ifn priv)$GW_DEV_ARGS"
 			for a in "${GW_PRIV_ADDRS[@]}"; do echo "Address = $a"; done
 			if ((GW_PRIV_VLAN)); then echo "VLAN = $GW_PRIV_VLAN"; fi
 			echo
+			if gateway_has_nat; then
+				echo "[NAT]"
+				cat "$PC_TMP/gw-nat.conf"
+				echo
+			fi
 			cat "$PC_TMP/gw-peers.conf"
+			[[ -z $GW_EXTRA_CONF ]] || printf '%s\n' "$GW_EXTRA_CONF"
 		} >"$conf"
 	)
 	chmod 600 "$conf"
@@ -556,31 +680,140 @@ gateway_start_reference() {
 	for p in $(awk -F' *= *' '$1 == "AllowedIPs" { gsub(",", " ", $2); print $2 }' "$PC_TMP/gw-peers.conf"); do
 		ip -n "$(ns gw)" route replace "$p" dev "$(ifn gw)" || fail "route $p on the gateway"
 	done
+	[[ -z $GW_PUB_GATEWAY ]] ||
+		ip -n "$(ns gw)" route replace default via "$GW_PUB_GATEWAY" dev "$(ifn pub)" ||
+		fail "default route via $GW_PUB_GATEWAY on the gateway"
+	gateway_has_nat && reference_nat
 	PC_GW_LOG=$PC_TMP/wg-$(ifn gw).log
-	step "reference gateway (wireguard-go + Linux forwarding) ready"
+	step "reference gateway (wireguard-go + Linux forwarding${GW_NAT_REF:+ + nftables NAT}) ready"
 }
 
-# gateway_counter NAME: current value of counter NAME ("drop NAME n" or
-# "stat NAME n" lines; "drop NAME" is accepted too).  Asks the daemon for a
-# dump with SIGUSR1 and reads the newest value from its log; a counter
-# missing from the dump reads as 0.  portcullisd mode only.
+# reference_nat: the [NAT] lines (gateway_nat) as nftables rules in the
+# reference gateway's namespace.  Needs nft (package nftables) and a kernel
+# with nf_tables and nf_nat.
+reference_nat() {
+	local pub ext range masq f proto eport iaddr iport rules filt
+	local re='^(tcp|udp)[[:space:]]+(([0-9.]+):)?([0-9]+)[[:space:]]*->[[:space:]]*([0-9.]+):([0-9]+)$'
+	command -v nft >/dev/null 2>&1 || pc_skip "missing tool: nft (the reference gateway's NAT; run tools/install-deps.sh)"
+	pub=$(ifn pub)
+	ext=$(gateway_nat_external)
+	[[ -n $ext ]] || fail "reference NAT: no IPv4 external address"
+	# An ExternalAddress that is not one of the port's: the kernel must own
+	# it too (ARP, local delivery of the translated replies).
+	if ! ip -n "$(ns gw)" -4 addr show dev "$pub" | grep -qw "inet $ext/[0-9]*"; then
+		addr_add gw pub "$ext/32"
+	fi
+	range=$(gateway_nat_value PortRange | head -n 1)
+	filt=$(gateway_nat_value Filtering | head -n 1)
+	case ${filt,,} in
+	"" | address-and-port-dependent) ;;
+	*) fail "reference NAT: Filtering = $filt is not modelled (Linux conntrack is address-and-port-dependent)" ;;
+	esac
+	masq=$(gateway_nat_value Masquerade | paste -sd, -)
+	rules="table ip pcnat {
+	chain prerouting {
+		type nat hook prerouting priority dstnat; policy accept;"
+	while read -r f; do
+		[[ -n $f ]] || continue
+		# tcp [ADDR:]PORT -> ADDR:PORT
+		[[ ${f,,} =~ $re ]] ||
+			fail "reference NAT: cannot read 'Forward = $f'"
+		proto=${BASH_REMATCH[1]} eport=${BASH_REMATCH[4]} iaddr=${BASH_REMATCH[5]} iport=${BASH_REMATCH[6]}
+		rules+="
+		ip daddr ${BASH_REMATCH[3]:-$ext} $proto dport $eport dnat to $iaddr:$iport"
+	done < <(gateway_nat_value Forward)
+	rules+="
+	}
+	chain postrouting {
+		type nat hook postrouting priority srcnat; policy accept;"
+	# A port range applies to TCP and UDP only; ICMP keeps its identifier.
+	[[ -z $masq || -z $range ]] || rules+="
+		oifname \"$pub\" ip saddr { $masq } meta l4proto { tcp, udp } snat to $ext:$range"
+	[[ -z $masq ]] || rules+="
+		oifname \"$pub\" ip saddr { $masq } snat to $ext
+		oifname != \"$pub\" ct status dnat ip saddr { $masq } snat to $ext"
+	rules+="
+	}
+	chain forward {
+		type filter hook forward priority filter; policy accept;
+		ct state established,related accept
+		iifname \"$pub\" ct status dnat accept
+		iifname \"$pub\" drop"
+	if [[ -n $masq ]]; then
+		rules+="
+		oifname \"$pub\" ip saddr != { $masq } drop"
+	else
+		rules+="
+		oifname \"$pub\" drop"
+	fi
+	rules+="
+	}
+}"
+	printf '%s\n' "$rules" >"$PC_TMP/reference-nat.nft"
+	nsx gw nft -f "$PC_TMP/reference-nat.nft" ||
+		fail "reference NAT: nft refused $PC_TMP/reference-nat.nft (kernel without nf_tables/nf_nat?)"
+	GW_NAT_REF=1
+}
+
+# gateway_stop: stop portcullisd (it prints its counters on the way out),
+# keeping its log as gateway-<pid>.log so gateway_start can start another
+# one with a different configuration in the same topology.  portcullisd
+# only: the reference gateway's kernel state is not undone.
+gateway_stop() {
+	local i
+	gateway_is_daemon || fail "gateway_stop: GATEWAY=$GATEWAY cannot be restarted"
+	[[ -n $PC_GW_PID ]] || return 0
+	kill -TERM "$PC_GW_PID" 2>/dev/null
+	for ((i = 0; i < 100; i++)); do
+		kill -0 "$PC_GW_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -0 "$PC_GW_PID" 2>/dev/null && fail "portcullisd (pid $PC_GW_PID) did not stop within 10 s of SIGTERM"
+	wait "$PC_GW_PID" 2>/dev/null
+	mv "$PC_GW_LOG" "$PC_TMP/gateway-$PC_GW_PID.log"
+	step "portcullisd stopped (log kept as gateway-$PC_GW_PID.log)"
+	PC_GW_PID=""
+}
+
+# gateway_counter [KIND] NAME: current value of a counter in the daemon's
+# dump ("drop NAME n", "stat NAME n" and "nat NAME n" lines).  KIND (drop,
+# stat or nat, also accepted as one word "drop NAME") picks the kind; without
+# it drop and stat lines are searched.  Asks the daemon for a dump with
+# SIGUSR1 and reads the newest value from its log; a counter missing from
+# the dump reads as 0 (once the dump has stopped growing).  portcullisd
+# mode only.
 gateway_counter() {
-	local name=${1#drop } before t v
-	name=${name#stat }
+	local name=$* kinds=" drop stat " before t v size last=-1
+	case $name in
+	"drop "* | "stat "* | "nat "*)
+		kinds=" ${name%% *} "
+		name=${name#* }
+		;;
+	esac
 	gateway_is_daemon || fail "gateway_counter: no counters in GATEWAY=$GATEWAY"
 	before=$(wc -l <"$PC_GW_LOG")
 	kill -USR1 "$PC_GW_PID" 2>/dev/null || fail "portcullisd is not running"
 	for ((t = 0; t < 30; t++)); do
 		sleep 0.1
 		v=$(tail -n +"$((before + 1))" "$PC_GW_LOG" |
-			awk -v n="$name" '($1 == "drop" || $1 == "stat") && $2 == n { v = $3 } END { print v }')
+			awk -v n="$name" -v k="$kinds" 'index(k, " " $1 " ") && $2 == n { v = $3 } END { print v }')
 		if [[ -n $v ]]; then
 			echo "$v"
 			return 0
 		fi
+		# The dump is there (its drop lines) and complete (no growth
+		# for 0.1 s): the counter is not in it.
+		size=$(wc -c <"$PC_GW_LOG")
+		if ((size == last)) && tail -n +"$((before + 1))" "$PC_GW_LOG" | grep -q '^drop '; then
+			break
+		fi
+		last=$size
 	done
 	echo 0
 }
+
+# gateway_nat_counter NAME: a "nat NAME n" counter (0 if absent).
+gateway_nat_counter() { gateway_counter nat "$1"; }
 
 # gateway_alive: fail if the daemon died (call between steps for a clear error).
 gateway_alive() {

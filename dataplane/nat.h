@@ -1,0 +1,160 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * NAT44 with connection tracking: source NAT (masquerade) of inside hosts
+ * behind one external address, port forwards (static NAT), and the
+ * stateful filter that keeps unsolicited traffic out.  Pure C, no EAL:
+ * time comes in as `now` (monotonic ns), randomness through random.h.
+ *
+ * Model (RFC 4787 terms):
+ *  - A *mapping* binds an internal endpoint (proto, address, port) to an
+ *    external one.  It is endpoint-independent (REQ-1): every session of
+ *    that internal endpoint uses the same external port, whatever the
+ *    remote.  A mapping lives while it has sessions.
+ *  - A *session* is one (internal endpoint, remote endpoint) pair on a
+ *    mapping.  It carries the timer and the TCP state, and is what
+ *    address-and-port-dependent filtering (REQ-8) admits inbound traffic
+ *    by.  Port forwards are mappings that come from the config; their
+ *    sessions are created by inbound traffic.
+ *  - ICMP query sessions use the echo identifier as the port (RFC 5508
+ *    REQ-2); their remote port is 0.
+ *
+ * Multi-core (DESIGN.md "NAT sessions must be found by whichever worker
+ * receives the reply"): one table shared by all lcores.  Lookups are
+ * lock-free; a writer (any worker creating, the control thread expiring)
+ * takes a spinlock on the hash bucket(s) it changes, so a reply arriving
+ * on another lcore or queue than its request finds the session with one
+ * hash lookup, and two lcores can never claim the same external port.  We
+ * chose this over steering replies by external port because neither
+ * af_packet nor af_xdp can steer by our port choice, and over per-lcore
+ * port ranges because those break port preservation (REQ-3).  Expired
+ * sessions are unlinked by the control thread and reused only after an
+ * RCU grace period (nat_reclaim), so a reader never sees one reused.
+ */
+#ifndef PORTCULLIS_NAT_H
+#define PORTCULLIS_NAT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "portcullis/nat_config.h"
+
+struct nat;
+
+/* What a NAT call decided.  Everything but NAT_OK and NAT_LOCAL is a drop
+ * the caller counts under the matching drop reason. */
+enum nat_result {
+	NAT_OK = 0,              /* translated in place: forward it */
+	NAT_LOCAL,               /* for the gateway itself (inbound echo
+				  * request): answer it, do not translate */
+	NAT_NOT_MASQUERADED,     /* outbound, source not in Masquerade and
+				  * no session: not ours to translate */
+	NAT_MALFORMED,           /* truncated transport header */
+	NAT_FRAGMENT,            /* IPv4 fragment: not translated */
+	NAT_UNSUPPORTED,         /* not TCP, UDP, ICMP echo or ICMP error */
+	NAT_NO_SESSION,          /* inbound with no session it may use:
+				  * unsolicited or filtered (REQ-8) */
+	NAT_ICMP_NO_SESSION,     /* ICMP error quoting no known session */
+	NAT_PORTS_EXHAUSTED,     /* no free external port: send ICMP 3/13 */
+	NAT_TABLE_FULL,          /* MaxSessions reached: send ICMP 3/13 */
+	NAT_RESULT_COUNT
+};
+
+enum nat_proto_index { NAT_PROTO_TCP, NAT_PROTO_UDP, NAT_PROTO_ICMP,
+		       NAT_PROTO_COUNT };
+
+/* Per-thread counters; only their thread writes them, readers sum. */
+struct nat_stats {
+	uint64_t created[NAT_PROTO_COUNT];  /* sessions */
+	uint64_t expired[NAT_PROTO_COUNT];
+	uint64_t mappings_created, mappings_expired;
+	uint64_t port_alloc_failures;
+	uint64_t results[NAT_RESULT_COUNT]; /* every call's outcome */
+	uint64_t icmp_errors_translated;
+	uint64_t mss_clamped;
+};
+
+enum { NAT_LCORE_CACHE = 64 };
+
+/*
+ * One per thread that calls into the NAT (each worker, the control
+ * thread, each test thread); zero it, then nat_lcore_init.  It holds the
+ * counters and a small cache of free session and mapping slots, so
+ * creating a session takes the shared free-list lock only once per
+ * NAT_LCORE_CACHE / 2 sessions.
+ */
+struct nat_lcore {
+	struct nat_stats stats;
+	uint32_t free_sessions[NAT_LCORE_CACHE];
+	unsigned n_free_sessions;
+	uint32_t free_mappings[NAT_LCORE_CACHE];
+	unsigned n_free_mappings;
+	uint64_t rng;                       /* xorshift state for port picks */
+} __attribute__((aligned(64)));
+
+/* Table of max_sessions sessions (and as many mappings).  The memory is
+ * reserved up front but touched only as sessions are created; the cost
+ * per session is nat_bytes_per_session().  NULL on failure. */
+struct nat *nat_create(uint32_t max_sessions);
+void nat_destroy(struct nat *nat);
+size_t nat_bytes_per_session(void);
+uint32_t nat_capacity(const struct nat *nat);
+
+void nat_lcore_init(struct nat_lcore *lc);
+/* Give cached free slots back (a thread that stops). */
+void nat_lcore_release(struct nat *nat, struct nat_lcore *lc);
+
+/*
+ * Packet calls.  ip points at an IPv4 header whose total length len was
+ * already checked against the buffer; the packet is rewritten in place
+ * (addresses, ports or echo identifier, and every checksum, incrementally
+ * per RFC 1624).  conf is the published [NAT] config with `external`
+ * filled in.  Safe to call from any number of threads at once.
+ */
+
+/* Inside -> outside, for a packet routed out of the public port.  Finds
+ * the session (or creates it, and its mapping, if the source is in
+ * Masquerade) and rewrites the source.  ICMP errors from inside about a
+ * translated inbound packet are translated too (RFC 5508 REQ-3). */
+enum nat_result nat_out(struct nat *nat, struct nat_lcore *lc,
+			const struct nat_config *conf, uint8_t *ip,
+			uint32_t len, uint64_t now);
+
+/* Outside -> inside, for a packet that arrived on the public port for an
+ * external address (conf->external or a forward's).  Finds the session
+ * (or, for a port forward or under endpoint-independent filtering, creates
+ * it) and rewrites the destination.  ICMP errors quoting a translated
+ * packet are translated back, embedded header and all (RFC 5508 REQ-3/4);
+ * they never end a session (RFC 4787 REQ-12). */
+enum nat_result nat_in(struct nat *nat, struct nat_lcore *lc,
+		       const struct nat_config *conf, uint8_t *ip,
+		       uint32_t len, uint64_t now);
+
+/* Hairpinning (RFC 4787 REQ-9, RFC 5382 REQ-8): would a packet from
+ * inside to an external address be admitted by nat_in after nat_out
+ * translated its source?  Looks only; creates and refreshes nothing.  When
+ * true the caller runs nat_out then nat_in on the packet and forwards it
+ * inside; when false the packet is for the gateway itself. */
+bool nat_hairpin_target(struct nat *nat, const struct nat_config *conf,
+			const uint8_t *ip, uint32_t len, uint64_t now);
+
+/* Is addr one of the external addresses (ExternalAddress or a forward's)? */
+bool nat_is_external(const struct nat_config *conf, const uint8_t addr[4]);
+
+/*
+ * Control thread.  nat_expire looks at up to `budget` session slots,
+ * continuing where the last call stopped, unlinks those whose timer ran
+ * out (and mappings left with no session) and counts them in lc; there
+ * is no stop-the-world scan: call it every tick with a budget that covers
+ * the table in a few seconds.  Unlinked slots are reused only after
+ * nat_reclaim, which the caller runs after an RCU grace period (every
+ * reader that could have seen them has left its read-side section).
+ * Returns the number of sessions expired.
+ */
+unsigned nat_expire(struct nat *nat, struct nat_lcore *lc,
+		    const struct nat_config *conf, uint64_t now, unsigned budget);
+void nat_reclaim(struct nat *nat);
+/* Sessions linked now (created minus expired, over all threads). */
+uint32_t nat_active_sessions(const struct nat *nat);
+
+#endif
