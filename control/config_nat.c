@@ -256,6 +256,16 @@ static int nat_forward(struct config_parser *p, const struct config_key *key,
 			return config_bad(p, "duplicate %s %s (first at line %u)",
 					  key->name, text, o->line);
 		}
+		/* Endpoint-independent mapping: an inside endpoint has one
+		 * outside port, which its own outbound traffic uses too. */
+		if (o->proto == f.proto && o->internal_port == f.internal_port &&
+		    ip_addr_equal(&o->internal, &f.internal)) {
+			config_addr_format(text, sizeof(text), &f.internal);
+			return config_bad(p, "%s to %s %s:%u: already forwarded at line %u "
+					  "(an inside endpoint has one outside port)",
+					  key->name, proto_name(f.proto), text,
+					  f.internal_port, o->line);
+		}
 	}
 	if (c->n_forwards >= NAT_MAX_FORWARDS)
 		return config_bad(p, "too many %s entries (max %d)", key->name,

@@ -135,6 +135,8 @@ static void nat_stats_sum(const struct gateway *gw, struct nat_stats *out)
 		out->port_alloc_failures += s->port_alloc_failures;
 		out->icmp_errors_translated += s->icmp_errors_translated;
 		out->mss_clamped += s->mss_clamped;
+		out->fragments_translated += s->fragments_translated;
+		out->fragments_held += s->fragments_held;
 	}
 }
 
@@ -158,6 +160,8 @@ void gateway_nat_stats_print(const struct gateway *gw, FILE *f)
 	fprintf(f, "nat port_alloc_failures %lu\n", s.port_alloc_failures);
 	fprintf(f, "nat icmp_errors_translated %lu\n", s.icmp_errors_translated);
 	fprintf(f, "nat translated %lu\n", s.results[NAT_OK]);
+	fprintf(f, "nat fragments_translated %lu\n", s.fragments_translated);
+	fprintf(f, "nat fragments_held %lu\n", s.fragments_held);
 }
 
 void gateway_nat_log_startup(const struct gateway *gw)

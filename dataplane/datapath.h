@@ -88,7 +88,8 @@ enum dp_limits {
 	X(nat_not_masqueraded)    /* to the public side from a source not in Masquerade */\
 	X(nat_no_session)         /* unsolicited inbound, or filtered (RFC 4787 REQ-8) */\
 	X(nat_icmp_no_session)    /* ICMP error quoting no NAT session */    \
-	X(nat_fragment)           /* IPv4 fragment, not translated */        \
+	X(nat_fragment)           /* later IPv4 fragment we cannot match */  \
+	X(nat_fragment_timeout)   /* held for its first fragment: too long, or no room */\
 	X(nat_unsupported)        /* not TCP, UDP, ICMP echo or ICMP error */\
 	X(nat_ports_exhausted)    /* no free external port (ICMP 3/13 sent) */\
 	X(nat_table_full)         /* MaxSessions reached (ICMP 3/13 sent) */

@@ -413,6 +413,24 @@ static void forward_public(struct dp_ctx *c, struct rte_mbuf *m, uint8_t *ip,
 	}
 }
 
+void l3_send_public(struct dp_ctx *c, struct rte_mbuf *m)
+{
+	struct pkt_meta *meta = pkt_meta(m);
+	uint8_t *ip = rte_pktmbuf_mtod_offset(m, uint8_t *, meta->l3_off);
+	uint32_t len = rte_pktmbuf_data_len(m) - meta->l3_off;
+	struct ip_addr dst = { .family = IP_V4 };
+	struct next_hop to = { .port = PORT_PUBLIC };
+
+	/* The route was there for the first fragment; a table swap since
+	 * may have taken it.  No ICMP error: this one is translated. */
+	memcpy(dst.bytes, ((const struct ipv4_hdr *)ip)->dst, 4);
+	if (!l3_route_lookup(&c->t->ports[PORT_PUBLIC], &dst, &to.nh)) {
+		dp_drop(c->st, m, DROP_no_route);
+		return;
+	}
+	send_checked(c, m, ip, IP_V4, len, c->t->ports[PORT_PUBLIC].mtu, &to);
+}
+
 /* What the gateway says itself (echo replies, ICMP errors) to the public
  * side goes back out of the public port, even when a peer's AllowedIPs
  * (say 0.0.0.0/0) would cover the address. */

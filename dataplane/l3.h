@@ -12,6 +12,7 @@
 
 #include "datapath.h"
 
+struct nat_frag;
 struct rte_mbuf;
 
 /* What a worker (or the control thread) carries through one burst. */
@@ -20,6 +21,10 @@ struct dp_ctx {
 	struct dp_tables *t;
 	struct dp_lcore_stats *st;
 	struct nat_lcore *nat_lc;             /* this thread's NAT context */
+	/* This worker's IPv4 fragment tracker (nat_frag.h, used by
+	 * nat_stage.c); NULL on the control thread or without NAT, where a
+	 * later fragment on the NAT path is dropped as nat_fragment. */
+	struct nat_frag *frag;
 	uint64_t now;
 	unsigned icmp_tokens;                 /* ICMP error budget */
 	uint64_t icmp_refill;
@@ -72,6 +77,11 @@ void l3_forward(struct dp_ctx *c, struct rte_mbuf *m, enum fwd_origin origin,
 /* Put m (IP packet at l3_off) on the wire of port towards nexthop. */
 void l3_output(struct dp_ctx *c, struct rte_mbuf *m, unsigned port,
 	       const struct ip_addr *nexthop);
+
+/* A translated IPv4 packet (a fragment the NAT held back) leaves by the
+ * public port as forward_public sends one: routed, then sent, fragmented
+ * or refused at the public MTU.  Consumes m. */
+void l3_send_public(struct dp_ctx *c, struct rte_mbuf *m);
 
 /* Send an ICMP error about m back to its source (rate-limited). m is not
  * consumed.  type/code per family; mtu for frag-needed / packet-too-big. */

@@ -38,7 +38,7 @@
  * asks for parity, not for an exhaustive search of 64k ports). */
 enum { PROBES_PER_PARITY = 128 };
 
-/* --- Config look-ups --------------------------------------------------------- */
+/* --- Config look-ups ------------------------------------------------------ */
 
 static uint32_t v4(const struct ip_addr *a)
 {
@@ -56,8 +56,9 @@ static uint32_t forward_ext_addr(const struct nat_config *conf,
 
 /*
  * Forwards are searched linearly: they are few on a bastion, and the
- * search runs only when a flow has no session yet.  (A config with
- * thousands of forwards would want a hash built with the snapshot.)
+ * search runs only for a flow with no session yet (and per candidate
+ * port of a new mapping).  A config with thousands of forwards would
+ * want a hash built with the config snapshot.
  */
 static const struct nat_forward *
 forward_by_external(const struct nat_config *conf, uint8_t proto,
@@ -102,21 +103,22 @@ static bool masqueraded(const struct nat_config *conf, uint32_t addr)
 	return false;
 }
 
-/* --- Keys ---------------------------------------------------------------------- */
+/* --- Keys ----------------------------------------------------------------- */
 
 /* Outbound t is inside -> remote; inbound t is remote -> external. */
 static struct nat_key key_of(const struct nat_tuple *t, enum nat_dir dir)
 {
 	if (dir == NAT_DIR_OUT)
-		return (struct nat_key){ .addr = t->src, .port = t->sport,
-					 .rem_addr = t->dst, .rem_port = t->dport,
-					 .proto = t->proto, .kind = KEY_SESSION_OUT };
-	return (struct nat_key){ .addr = t->dst, .port = t->dport,
-				 .rem_addr = t->src, .rem_port = t->sport,
-				 .proto = t->proto, .kind = KEY_SESSION_IN };
+		return (struct nat_key){
+			.addr = t->src, .port = t->sport, .rem_addr = t->dst,
+			.rem_port = t->dport, .proto = t->proto,
+			.kind = KEY_SESSION_OUT };
+	return (struct nat_key){
+		.addr = t->dst, .port = t->dport, .rem_addr = t->src,
+		.rem_port = t->sport, .proto = t->proto, .kind = KEY_SESSION_IN };
 }
 
-/* --- Timer and TCP state --------------------------------------------------------- */
+/* --- Timer and TCP state -------------------------------------------------- */
 
 /* RFC 4787 REQ-6 (outbound refresh; inbound refresh is allowed too).
  * Written only when the second changes, so a busy flow does not bounce
@@ -198,7 +200,7 @@ static void session_touch(struct nat_session *s, const struct nat_clock *c,
 		tcp_track(s, dir, tcp_flags);
 }
 
-/* --- External ports (RFC 4787 section 4.2.1) --------------------------------- */
+/* --- External ports (RFC 4787 section 4.2.1) ------------------------------ */
 
 static uint32_t lcore_random(struct nat_lcore *lc)
 {
@@ -255,7 +257,8 @@ static void scan_pass(struct port_scan *ps, unsigned pass)
 	ps->k = 0;
 	ps->first = ps->lo + ((ps->lo & 1) != parity);
 	ps->count = ps->first > ps->hi ? 0 : (ps->hi - ps->first) / 2 + 1;
-	ps->limit = ps->count < PROBES_PER_PARITY ? ps->count : PROBES_PER_PARITY;
+	ps->limit = ps->count < PROBES_PER_PARITY ? ps->count
+						   : PROBES_PER_PARITY;
 	ps->start = ps->count ? lcore_uniform(ps->lc, ps->count) : 0;
 	/* A random step coprime with count visits every candidate once.
 	 * Stepping by one from a random start would hit runs of taken ports
@@ -300,9 +303,8 @@ static bool scan_next(struct port_scan *ps, uint16_t *port)
 	}
 	for (;;) {
 		while (ps->k < ps->limit) {
-			uint32_t p = ps->first +
-				     2 * (uint32_t)((ps->start + (uint64_t)ps->k++ *
-						     ps->step) % ps->count);
+			uint64_t at = ps->start + (uint64_t)ps->k++ * ps->step;
+			uint32_t p = ps->first + 2 * (uint32_t)(at % ps->count);
 
 			if ((int32_t)p != ps->preserve) {
 				*port = (uint16_t)p;
@@ -315,7 +317,7 @@ static bool scan_next(struct port_scan *ps, uint16_t *port)
 	}
 }
 
-/* --- Mappings -------------------------------------------------------------------- */
+/* --- Mappings ------------------------------------------------------------- */
 
 /* Take a reference unless the mapping is dead (refs 0).  Racing with the
  * control thread's CAS 1 -> 0: whichever CAS lands first decides. */
@@ -338,9 +340,35 @@ static void mapping_give_back(struct nat *nat, struct nat_lcore *lc,
 		     idx);
 }
 
+/* Try to link slot idx as want's mapping on one external port: 0, or
+ * -EEXIST with found[] (nat_index_link), or -ENOSPC. */
+static int mapping_claim(struct nat *nat, const struct nat_clock *c,
+			 uint32_t idx, const struct nat_mapping *want,
+			 uint16_t port, uint32_t found[2])
+{
+	struct nat_mapping *m = nat_mapping_at(nat, idx);
+	struct nat_key keys[2];
+	int err;
+
+	/* Field by field: refs is atomic (the expiry walk reads it). */
+	m->int_addr = want->int_addr;
+	m->int_port = want->int_port;
+	m->ext_addr = want->ext_addr;
+	m->ext_port = port;
+	m->proto = want->proto;
+	/* The index's reference and the caller's session's; published by
+	 * the release store of the entries.  The walk ignores refs 2. */
+	atomic_store_explicit(&m->refs, 2, memory_order_relaxed);
+	nat_mapping_keys(m, keys);
+	err = nat_index_link(nat, keys, idx, c, found);
+	if (err)
+		atomic_store_explicit(&m->refs, 0, memory_order_relaxed);
+	return err;
+}
+
 /*
- * Claim an external port for a new mapping of (proto, int_addr, int_port)
- * on ext_addr.  Each candidate is claimed by linking the mapping's two
+ * Claim an external port for a new mapping of want's internal endpoint on
+ * want->ext_addr.  Each candidate is claimed by linking the mapping's two
  * keys at once: the external key makes the port ours against every other
  * lcore, the internal key makes the mapping the only one of its endpoint
  * (if another lcore linked one first, we take that one: REQ-1).
@@ -353,54 +381,42 @@ static enum nat_result mapping_create(struct nat *nat, struct nat_lcore *lc,
 {
 	uint32_t idx = nat_pool_get(&nat->mappings, lc->free_mappings,
 				    &lc->n_free_mappings);
-	uint32_t found[2];
+	enum nat_result ret = NAT_PORTS_EXHAUSTED;
 	struct port_scan ps;
-	struct nat_mapping *m;
-	struct nat_key keys[2];
+	uint32_t found[2];
 	uint16_t port;
+	int err;
 
 	if (idx == NAT_NONE)
 		return NAT_TABLE_FULL;
-	m = nat_mapping_at(nat, idx);
 	scan_init(&ps, conf, want->proto, ntohs(want->int_port), lc);
 	while (scan_next(&ps, &port)) {
 		/* Never a forward's port: the forward owns it (static NAT). */
 		if (forward_by_external(conf, want->proto, want->ext_addr,
 					htons(port)))
 			continue;
-		/* Field by field: refs is atomic (the expiry walk reads it). */
-		m->int_addr = want->int_addr;
-		m->int_port = want->int_port;
-		m->ext_addr = want->ext_addr;
-		m->ext_port = htons(port);
-		m->proto = want->proto;
-		/* The index's reference and the caller's session's; published
-		 * by the release store of the entries. */
-		atomic_store_explicit(&m->refs, 2, memory_order_relaxed);
-		nat_mapping_keys(m, keys);
-		switch (nat_index_link(nat, keys, idx, c, found)) {
-		case 0:
+		err = mapping_claim(nat, c, idx, want, htons(port), found);
+		if (err == 0) {
 			lc->stats.mappings_created++;
 			*out = idx;
 			return NAT_OK;
-		case -EEXIST:
-			atomic_store_explicit(&m->refs, 0, memory_order_relaxed);
-			if (found[0] != NAT_NONE &&
-			    mapping_ref(nat_mapping_at(nat, found[0]))) {
-				mapping_give_back(nat, lc, idx);
-				*out = found[0];
-				return NAT_OK;
-			}
-			continue;               /* port taken: next candidate */
-		default:
-			atomic_store_explicit(&m->refs, 0, memory_order_relaxed);
-			mapping_give_back(nat, lc, idx);
-			return NAT_TABLE_FULL;
 		}
+		if (err == -ENOSPC) {
+			ret = NAT_TABLE_FULL;
+			goto give_back;
+		}
+		if (found[0] != NAT_NONE &&
+		    mapping_ref(nat_mapping_at(nat, found[0]))) {
+			*out = found[0];
+			ret = NAT_OK;
+			goto give_back;
+		}
+		/* The port is taken: next candidate. */
 	}
-	mapping_give_back(nat, lc, idx);
 	lc->stats.port_alloc_failures++;
-	return NAT_PORTS_EXHAUSTED;
+give_back:
+	mapping_give_back(nat, lc, idx);
+	return ret;
 }
 
 /* The mapping of an internal endpoint with a reference taken for a new
@@ -432,7 +448,7 @@ static enum nat_result mapping_acquire(struct nat *nat, struct nat_lcore *lc,
 	return mapping_create(nat, lc, conf, c, &want, out);
 }
 
-/* --- Sessions -------------------------------------------------------------------- */
+/* --- Sessions ------------------------------------------------------------- */
 
 /* MaxSessions is a limit on linked sessions, counted atomically; the
  * count is taken before anything else is created, so a full table never
@@ -449,6 +465,23 @@ static bool session_reserve(struct nat *nat)
 static void session_unreserve(struct nat *nat)
 {
 	atomic_fetch_sub_explicit(&nat->active, 1, memory_order_relaxed);
+}
+
+/* A slot nobody else sees yet (its last_seen is NAT_DEAD, so the expiry
+ * walk skips it too): plain stores but for the atomic fields. */
+static struct nat_session *session_fill(struct nat_session *s,
+					const struct nat_session *want,
+					uint8_t tcp_flags)
+{
+	bool pickup = want->proto == IPPROTO_TCP_ &&
+		      (tcp_flags & (TCP_SYN | TCP_ACK)) != TCP_SYN;
+
+	memcpy(s, want, offsetof(struct nat_session, tcp));
+	s->proto = want->proto;
+	s->mapping = want->mapping;
+	atomic_store_explicit(&s->tcp, pickup ? NAT_TCP_PICKUP : 0,
+			      memory_order_relaxed);
+	return s;
 }
 
 /*
@@ -477,13 +510,7 @@ static enum nat_result session_create(struct nat *nat, struct nat_lcore *lc,
 
 	if (idx == NAT_NONE)
 		goto release;
-	s = nat_session_at(nat, idx);
-	memcpy(s, want, offsetof(struct nat_session, tcp));
-	s->proto = want->proto;
-	s->mapping = want->mapping;
-	atomic_store_explicit(&s->tcp, want->proto == IPPROTO_TCP_ &&
-			      (tcp_flags & (TCP_SYN | TCP_ACK)) != TCP_SYN
-			      ? NAT_TCP_PICKUP : 0, memory_order_relaxed);
+	s = session_fill(nat_session_at(nat, idx), want, tcp_flags);
 	nat_session_keys(s, keys);
 	if (dir == NAT_DIR_IN) {
 		struct nat_key k = keys[0];
@@ -620,9 +647,11 @@ static enum nat_result flow_in_create(struct nat *nat, struct nat_lcore *lc,
 	};
 	struct nat_rewrite to;
 
-	/* RFC 5382 REQ-4: an unsolicited SYN is dropped, never answered. */
+	/* A RST for no session: nothing to create. */
 	if (t->proto == IPPROTO_TCP_ && (tcp_flags & TCP_RST))
 		return NAT_NO_SESSION;
+	/* Unsolicited (REQ-8 filtering).  For a SYN the caller drops it
+	 * silently: RFC 5382 REQ-4, no RST and no ICMP back. */
 	if (!inbound_admit(nat, conf, c, t, &to, &want.mapping))
 		return NAT_NO_SESSION;
 	if (!session_reserve(nat))
@@ -662,7 +691,7 @@ enum nat_result nat_flow_in(struct nat *nat, struct nat_lcore *lc,
 	return NAT_OK;
 }
 
-/* --- Look-only ------------------------------------------------------------------ */
+/* --- Look-only ------------------------------------------------------------ */
 
 enum nat_result nat_flow_find(struct nat *nat, const struct nat_config *conf,
 			      enum nat_dir dir, const struct nat_tuple *t,

@@ -50,7 +50,9 @@ enum nat_result {
 	NAT_NOT_MASQUERADED,     /* outbound, source not in Masquerade and
 				  * no session: not ours to translate */
 	NAT_MALFORMED,           /* truncated transport header */
-	NAT_FRAGMENT,            /* IPv4 fragment: not translated */
+	NAT_FRAGMENT,            /* later IPv4 fragment (offset > 0), or an
+				  * ICMP error quoting one: no transport
+				  * header (nat_frag.h handles them) */
 	NAT_UNSUPPORTED,         /* not TCP, UDP, ICMP echo or ICMP error */
 	NAT_NO_SESSION,          /* inbound with no session it may use:
 				  * unsolicited or filtered (REQ-8) */
@@ -72,6 +74,10 @@ struct nat_stats {
 	uint64_t results[NAT_RESULT_COUNT]; /* every call's outcome */
 	uint64_t icmp_errors_translated;
 	uint64_t mss_clamped;
+	uint64_t fragments_translated;      /* later fragments rewritten by
+					     * the fragment tracker */
+	uint64_t fragments_held;            /* later fragments that came before
+					     * their first and had to wait */
 };
 
 enum { NAT_LCORE_CACHE = 64 };

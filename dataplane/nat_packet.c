@@ -109,26 +109,39 @@ static bool is_icmp_error(uint8_t type)
 /*
  * Split ip (len bytes) at its transport header.  A packet we translate
  * needs its whole transport header; a quote needs only the first 8 bytes
- * (RFC 792), as that is all a router must send back.  Fragments are not
- * translated (first ones included: we keep no fragment state), so a
- * quoted fragment cannot be one of ours either.
+ * (RFC 792), as that is all a router must send back.
+ *
+ * A first fragment (offset 0, MF) holds the transport header and is
+ * translated like a whole packet: the transport checksum covers the whole
+ * datagram, and an incremental update of it needs only the words that
+ * change (RFC 1624), all of which are in this fragment.  A later fragment
+ * has no transport header: NAT_FRAGMENT, and nat_frag.c gives it the
+ * addresses its first fragment got.  A quoted first fragment in an ICMP
+ * error is translated the same way; a quoted later fragment cannot be
+ * matched to a session.
  */
 static enum nat_result pkt_parse(struct pkt *p, const uint8_t *ip,
 				 uint32_t len, bool quote)
 {
 	uint32_t ihl, need;
+	uint16_t frag;
 
 	if (len < IP_HDR_MIN || ip[0] >> 4 != 4)
 		return NAT_MALFORMED;
 	ihl = (uint32_t)(ip[0] & 0x0f) * 4;
 	if (ihl < IP_HDR_MIN || ihl > len)
 		return NAT_MALFORMED;
-	if (get16(ip + IP_FRAG) & (IPV4_MF | IPV4_OFFSET_MASK))
+	frag = get16(ip + IP_FRAG);
+	if (frag & IPV4_OFFSET_MASK)
 		return NAT_FRAGMENT;
 	p->proto = ip[IP_PROTO];
 	p->l4 = ihl;
 	p->l4_len = len - ihl;
 	p->l4_whole = quote ? (uint32_t)get16(ip + IP_LEN) - ihl : p->l4_len;
+	/* Of a first fragment we never see the whole message, nor its
+	 * length: icmp_zero_fix must not judge it by this part. */
+	if (frag & IPV4_MF)
+		p->l4_whole = UINT32_MAX;
 	switch (p->proto) {
 	case IPPROTO_TCP_: need = sizeof(struct tcp_hdr); break;
 	case IPPROTO_UDP_: need = sizeof(struct udp_hdr); break;

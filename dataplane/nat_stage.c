@@ -3,15 +3,27 @@
  * NAT stages of the fast path (see nat_stage.h).  The translation itself
  * is the pure core in nat.c / nat_packet.c; this file turns its verdicts
  * into drop counters and ICMP errors.
+ *
+ * IPv4 fragments (RFC 4787 REQ-14): a first fragment is translated like a
+ * whole packet and its translation noted in this lcore's fragment tracker
+ * (nat_frag.h); a later fragment gets the same addresses from there, or
+ * waits in it for its first.  Fragments that waited go on as their first
+ * one did: out of the public port (l3_send_public), or inside through
+ * l3_forward.  The tracker is per lcore, so none of this takes a lock;
+ * nat_frag.h says why a datagram's fragments all reach one lcore.
  */
 #include "nat_stage.h"
 
+#include <stdio.h>
+
 #include <rte_byteorder.h>
+#include <rte_lcore.h>
 #include <rte_mbuf.h>
 
 #include "l3.h"
 #include "mss.h"
 #include "nat.h"
+#include "nat_frag.h"
 #include "portcullis/wire.h"
 
 /* A NAT verdict that is not NAT_OK / NAT_LOCAL, as a drop reason. */
@@ -41,6 +53,136 @@ static void refuse(struct dp_ctx *c, struct rte_mbuf *m, enum nat_result r)
 	dp_drop(c->st, m, drop_reason(r));
 }
 
+/* --- Fragments ------------------------------------------------------------ */
+
+static uint8_t *mbuf_ip(struct rte_mbuf *m)
+{
+	return rte_pktmbuf_mtod_offset(m, uint8_t *, pkt_meta(m)->l3_off);
+}
+
+/* A fragment that waited goes where its first fragment went. */
+static void frag_send(struct dp_ctx *c, struct rte_mbuf *m,
+		      enum nat_frag_path path)
+{
+	if (path == NAT_FRAG_OUT)
+		l3_send_public(c, m);
+	else
+		l3_forward(c, m, FROM_PUBLIC, UINT32_MAX);
+}
+
+/*
+ * The NAT has looked at the first fragment of datagram k (ip is it, as it
+ * leaves).  Translated: remember its addresses for the later fragments and
+ * send on those that came first.  Refused: those cannot be translated
+ * either, so they go now rather than at the end of the hold time.
+ */
+static void frag_first(struct dp_ctx *c, const struct nat_frag_key *k,
+		       const uint8_t *ip, bool translated)
+{
+	void *held[NAT_FRAG_HOLD_PER_DATAGRAM];
+	struct nat_frag_addrs to;
+	unsigned n;
+
+	if (c->frag == NULL)
+		return;
+	nat_frag_addrs_get(ip, &to);
+	if (translated)
+		nat_frag_record(c->frag, k, &to, c->now);
+	if (nat_frag_held(c->frag) == 0)
+		return;
+	n = nat_frag_take(c->frag, k, held);
+	for (unsigned i = 0; i < n; i++) {
+		struct rte_mbuf *m = held[i];
+
+		if (!translated) {
+			dp_drop(c->st, m, DROP_nat_fragment);
+			continue;
+		}
+		nat_frag_rewrite(mbuf_ip(m), &to);
+		c->nat_lc->stats.fragments_translated++;
+		frag_send(c, m, (enum nat_frag_path)k->path);
+	}
+}
+
+/*
+ * A later fragment (no transport header) on a NAT path.  true: rewritten
+ * like its first fragment, the caller forwards it.  false: m was held
+ * until its first fragment comes, or dropped (no tracker, RFC 1858, no
+ * room to hold it).
+ */
+static bool frag_later(struct dp_ctx *c, struct rte_mbuf *m, uint8_t *ip,
+		       enum nat_frag_kind kind, enum nat_frag_path path)
+{
+	struct nat_frag_key k;
+	struct nat_frag_addrs to;
+	void *evicted;
+
+	if (kind == NAT_FRAG_UNSAFE || c->frag == NULL) {
+		dp_drop(c->st, m, DROP_nat_fragment);
+		return false;
+	}
+	nat_frag_key_get(ip, path, &k);
+	if (nat_frag_lookup(c->frag, &k, c->now, &to)) {
+		nat_frag_rewrite(ip, &to);
+		c->nat_lc->stats.fragments_translated++;
+		return true;
+	}
+	/* Out of order (REQ-14): wait for the first fragment. */
+	if (nat_frag_hold(c->frag, &k, m, c->now, &evicted) != 0) {
+		dp_drop(c->st, m, DROP_nat_fragment_timeout);
+		return false;
+	}
+	c->nat_lc->stats.fragments_held++;
+	if (evicted)
+		dp_drop(c->st, evicted, DROP_nat_fragment_timeout);
+	return false;
+}
+
+static bool is_later(enum nat_frag_kind kind)
+{
+	return kind == NAT_FRAG_LATER || kind == NAT_FRAG_UNSAFE;
+}
+
+void nat_stage_frag_init(struct dp_ctx *c)
+{
+	c->frag = NULL;
+	if (c->dp->nat == NULL)
+		return;
+	c->frag = nat_frag_create(NAT_FRAG_DEFAULT_ENTRIES);
+	if (c->frag == NULL)
+		fprintf(stderr, "portcullisd: lcore %u: no memory for the IPv4 fragment "
+			"tracker: later fragments on the NAT path will be dropped "
+			"(drop nat_fragment)\n", rte_lcore_id());
+}
+
+void nat_stage_frag_tick(struct dp_ctx *c)
+{
+	void *due[NAT_FRAG_HOLD_MAX];
+	unsigned n;
+
+	if (c->frag == NULL)
+		return;
+	n = nat_frag_expire(c->frag, c->now, due);
+	for (unsigned i = 0; i < n; i++)
+		dp_drop(c->st, due[i], DROP_nat_fragment_timeout);
+}
+
+void nat_stage_frag_fini(struct dp_ctx *c)
+{
+	void *held[NAT_FRAG_HOLD_MAX];
+	unsigned n;
+
+	if (c->frag == NULL)
+		return;
+	n = nat_frag_drain(c->frag, held);
+	for (unsigned i = 0; i < n; i++)
+		dp_drop(c->st, held[i], DROP_nat_fragment_timeout);
+	nat_frag_destroy(c->frag);
+	c->frag = NULL;
+}
+
+/* --- Stages ------------------------------------------------------------------ */
+
 void nat_stage_clamp(struct dp_ctx *c, uint8_t *ip, uint32_t len,
 		     uint8_t family, uint16_t mss)
 {
@@ -53,14 +195,25 @@ bool nat_stage_out(struct dp_ctx *c, struct rte_mbuf *m, uint8_t *ip,
 {
 	const struct ipv4_hdr *h = (const void *)ip;
 	uint32_t mtu = c->t->ports[PORT_PUBLIC].mtu;
+	enum nat_frag_kind kind = nat_frag_kind(ip);
+	struct nat_frag_key k;
 	enum nat_result r;
 
+	/* Senders set DF on whole packets only; a fragment with DF over
+	 * the MTU is refused the same way, harmlessly. */
 	if (len > mtu && (rte_be_to_cpu_16(h->frag_off) & IPV4_DF)) {
 		l3_icmp_error(c, m, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED_CODE, mtu);
 		dp_drop(c->st, m, DROP_too_big);
 		return false;
 	}
+	if (is_later(kind))
+		return frag_later(c, m, ip, kind, NAT_FRAG_OUT);
+	nat_frag_key_get(ip, NAT_FRAG_OUT, &k);      /* as it came in */
 	r = nat_out(c->dp->nat, c->nat_lc, &c->t->nat, ip, len, c->now);
+	/* Held fragments go first, in the order they came (the caller
+	 * sends this one when we return). */
+	if (kind == NAT_FRAG_FIRST)
+		frag_first(c, &k, ip, r == NAT_OK);
 	if (r != NAT_OK) {
 		refuse(c, m, r);
 		return false;
@@ -74,6 +227,8 @@ void nat_stage_in(struct dp_ctx *c, struct rte_mbuf *m)
 	struct pkt_meta *meta = pkt_meta(m);
 	uint8_t *ip = rte_pktmbuf_mtod_offset(m, uint8_t *, meta->l3_off);
 	uint32_t len = rte_pktmbuf_data_len(m) - meta->l3_off;
+	enum nat_frag_kind kind;
+	struct nat_frag_key k;
 	uint8_t family;
 	enum nat_result r;
 
@@ -82,7 +237,16 @@ void nat_stage_in(struct dp_ctx *c, struct rte_mbuf *m)
 		dp_drop(c->st, m, DROP_malformed);
 		return;
 	}
+	kind = nat_frag_kind(ip);
+	if (is_later(kind)) {
+		if (frag_later(c, m, ip, kind, NAT_FRAG_IN))
+			l3_forward(c, m, FROM_PUBLIC, UINT32_MAX);
+		return;
+	}
+	nat_frag_key_get(ip, NAT_FRAG_IN, &k);       /* as it came in */
 	r = nat_in(c->dp->nat, c->nat_lc, &c->t->nat, ip, len, c->now);
+	if (kind == NAT_FRAG_FIRST)
+		frag_first(c, &k, ip, r == NAT_OK);
 	switch (r) {
 	case NAT_OK:
 		nat_stage_clamp(c, ip, len, IP_V4, c->t->mss_public);
@@ -100,15 +264,31 @@ void nat_stage_in(struct dp_ctx *c, struct rte_mbuf *m)
 bool nat_stage_hairpin(struct dp_ctx *c, struct rte_mbuf *m, uint8_t *ip,
 		       uint32_t len)
 {
+	enum nat_frag_kind kind = nat_frag_kind(ip);
+	struct nat_frag_key k;
 	enum nat_result r;
 
-	if (!nat_hairpin_target(c->dp->nat, &c->t->nat, ip, len, c->now))
+	if (is_later(kind)) {
+		/* No tracker: for us, as before (echo_reply drops it). */
+		if (c->frag == NULL)
+			return false;
+		if (frag_later(c, m, ip, kind, NAT_FRAG_HAIRPIN))
+			l3_forward(c, m, FROM_PUBLIC, UINT32_MAX);
+		return true;
+	}
+	nat_frag_key_get(ip, NAT_FRAG_HAIRPIN, &k);  /* as it came in */
+	if (!nat_hairpin_target(c->dp->nat, &c->t->nat, ip, len, c->now)) {
+		if (kind == NAT_FRAG_FIRST)
+			frag_first(c, &k, ip, false);
 		return false;
+	}
 	/* RFC 4787 REQ-9: the inside target sees the sender's external
 	 * address and port, as any outside host would. */
 	r = nat_out(c->dp->nat, c->nat_lc, &c->t->nat, ip, len, c->now);
 	if (r == NAT_OK)
 		r = nat_in(c->dp->nat, c->nat_lc, &c->t->nat, ip, len, c->now);
+	if (kind == NAT_FRAG_FIRST)
+		frag_first(c, &k, ip, r == NAT_OK);
 	if (r != NAT_OK) {
 		refuse(c, m, r);
 		return true;

@@ -18,7 +18,8 @@ struct rte_mbuf;
  * Refuses DF packets over the public MTU with ICMP frag-needed before
  * translating (RFC 4787 REQ-13: the error must quote what the inside host
  * sent), translates, clamps MSS.  true: translated, the caller sends it
- * (fragmenting if needed); false: m was dropped and counted. */
+ * (fragmenting if needed); false: m was dropped and counted, or (a later
+ * fragment before its first) held, to be sent by l3_send_public. */
 bool nat_stage_out(struct dp_ctx *c, struct rte_mbuf *m, uint8_t *ip,
 		   uint32_t len);
 
@@ -37,6 +38,14 @@ bool nat_stage_hairpin(struct dp_ctx *c, struct rte_mbuf *m, uint8_t *ip,
  * is on its way out of the public port: translate the quoted packet back
  * to its external form so the remote can match it (RFC 5508 REQ-3). */
 void nat_stage_local_out(struct dp_ctx *c, uint8_t *ip, uint32_t len);
+
+/* The worker's IPv4 fragment tracker (c->frag): created at worker start
+ * when there is a NAT, expired every loop (fragments held too long are
+ * dropped as nat_fragment_timeout), drained and freed at worker exit so no
+ * held mbuf outlives the loop.  Worker thread only. */
+void nat_stage_frag_init(struct dp_ctx *c);
+void nat_stage_frag_tick(struct dp_ctx *c);
+void nat_stage_frag_fini(struct dp_ctx *c);
 
 /* MSS clamp for a packet on a path with clamp value mss (0: off). */
 void nat_stage_clamp(struct dp_ctx *c, uint8_t *ip, uint32_t len,

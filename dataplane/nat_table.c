@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * The NAT's memory: one hash index shared by every lcore, and the pools
- * of session and mapping slots it points into.
+ * The NAT's memory and life cycle: one hash index shared by every lcore,
+ * the pools of session and mapping slots it points into, and expiry (the
+ * control thread's walk that unlinks what timed out).
  *
  * The index holds four kinds of key (nat_table.h) in buckets of one cache
  * line: seven 64-bit entries (signature << 32 | kind << 30 | slot) and a
@@ -9,9 +10,10 @@
  * emptier one ("power of two choices"); entries never move once written,
  * so a lock-free reader that scans both buckets cannot miss an entry
  * that was present for its whole scan, which displacement (cuckoo
- * hashing) would allow.  At half load, seven entries a bucket, an insert
- * finds both buckets full about once in five million under churn (a
- * simulation of the sizing below), and the caller reports the table full.
+ * hashing) would allow.  The index is sized for half load at worst (every
+ * session with a mapping of its own, MaxSessions live); simulating that
+ * with churn, an insert found both its buckets full 4 times in 20
+ * million, and the caller then reports the table full.
  *
  * Readers: one acquire load per entry, then the key stored in the object
  * is compared (signatures collide) and dead or timed-out objects are
@@ -63,7 +65,7 @@ struct probe {
 	uint32_t sig;                   /* never 0: entry 0 means empty */
 };
 
-/* --- Hashing ------------------------------------------------------------- */
+/* --- Hashing -------------------------------------------------------------- */
 
 #define ROTL64(x, b) (((x) << (b)) | ((x) >> (64 - (b))))
 #define SIPROUND                                                        \
@@ -129,7 +131,7 @@ static unsigned entry_kind(uint64_t e)
 	return (uint32_t)e >> IDX_BITS;
 }
 
-/* --- Objects as the index sees them ----------------------------------------- */
+/* --- Objects as the index sees them --------------------------------------- */
 
 static bool object_has_key(const struct nat *nat, const struct nat_key *k,
 			   uint32_t idx)
@@ -140,12 +142,12 @@ static bool object_has_key(const struct nat *nat, const struct nat_key *k,
 	switch (k->kind) {
 	case KEY_SESSION_OUT:
 		return s->int_addr == k->addr && s->int_port == k->port &&
-		       s->rem_addr == k->rem_addr && s->rem_port == k->rem_port &&
-		       s->proto == k->proto;
+		       s->rem_addr == k->rem_addr &&
+		       s->rem_port == k->rem_port && s->proto == k->proto;
 	case KEY_SESSION_IN:
 		return s->ext_addr == k->addr && s->ext_port == k->port &&
-		       s->rem_addr == k->rem_addr && s->rem_port == k->rem_port &&
-		       s->proto == k->proto;
+		       s->rem_addr == k->rem_addr &&
+		       s->rem_port == k->rem_port && s->proto == k->proto;
 	case KEY_MAPPING_INT:
 		return m->int_addr == k->addr && m->int_port == k->port &&
 		       m->proto == k->proto;
@@ -181,13 +183,14 @@ static bool object_usable(const struct nat *nat, unsigned kind, uint32_t idx,
 static bool object_dead(const struct nat *nat, unsigned kind, uint32_t idx)
 {
 	if (kind_is_session(kind))
-		return atomic_load_explicit(&nat_session_at(nat, idx)->last_seen,
-					    memory_order_relaxed) == NAT_DEAD;
+		return atomic_load_explicit(
+			       &nat_session_at(nat, idx)->last_seen,
+			       memory_order_relaxed) == NAT_DEAD;
 	return atomic_load_explicit(&nat_mapping_at(nat, idx)->refs,
 				    memory_order_relaxed) == 0;
 }
 
-/* --- Lookups ------------------------------------------------------------------ */
+/* --- Lookups -------------------------------------------------------------- */
 
 static uint32_t bucket_find(const struct nat *nat, struct nat_bucket *b,
 			    uint32_t sig, const struct nat_key *k,
@@ -225,7 +228,7 @@ uint32_t nat_index_find(const struct nat *nat, const struct nat_key *k,
 	return probe_find(nat, &p, k, c);
 }
 
-/* --- Writers ------------------------------------------------------------------ */
+/* --- Writers -------------------------------------------------------------- */
 
 static void cpu_relax(void)
 {
@@ -370,7 +373,7 @@ void nat_index_unlink(struct nat *nat, const struct nat_key *k, uint32_t idx)
 	unlock_buckets(locked, n);
 }
 
-/* --- Slot pools ------------------------------------------------------------ */
+/* --- Slot pools ----------------------------------------------------------- */
 
 static uint32_t *pool_link(struct nat_pool *p, uint32_t idx)
 {
@@ -453,7 +456,7 @@ void nat_pool_reclaim(struct nat_pool *p)
 	p->limbo_head = p->limbo_tail = NAT_NONE;
 }
 
-/* --- Sizing and memory ---------------------------------------------------------- */
+/* --- Sizing and memory ---------------------------------------------------- */
 
 /* Slots beyond max_sessions: the live count is what is limited (an atomic
  * counter), but slots also sit in per-thread caches and in the limbo. */
@@ -471,9 +474,11 @@ static uint32_t buckets_for(uint32_t max_sessions)
 
 static size_t table_bytes(uint32_t max_sessions)
 {
+	const size_t per_slot = sizeof(struct nat_session) +
+				sizeof(struct nat_mapping);
+
 	return (size_t)buckets_for(max_sessions) * sizeof(struct nat_bucket) +
-	       (size_t)slots_for(max_sessions) *
-		       (sizeof(struct nat_session) + sizeof(struct nat_mapping));
+	       (size_t)slots_for(max_sessions) * per_slot;
 }
 
 /* Anonymous pages: zeroed, page-aligned, and backed by memory only once
@@ -506,17 +511,14 @@ static int table_init(struct nat *nat, uint32_t max_sessions)
 	nat->bytes_sessions = (size_t)slots * sizeof(struct nat_session);
 	nat->bytes_mappings = (size_t)slots * sizeof(struct nat_mapping);
 	b = pages_alloc(nat->bytes_buckets);
+	if (!b)
+		goto err;
 	s = pages_alloc(nat->bytes_sessions);
+	if (!s)
+		goto err_buckets;
 	m = pages_alloc(nat->bytes_mappings);
-	if (!b || !s || !m) {
-		if (b)
-			munmap(b, nat->bytes_buckets);
-		if (s)
-			munmap(s, nat->bytes_sessions);
-		if (m)
-			munmap(m, nat->bytes_mappings);
-		return -ENOMEM;
-	}
+	if (!m)
+		goto err_sessions;
 	nat->buckets = b;
 	pool_init(&nat->sessions, s, sizeof(struct nat_session),
 		  offsetof(struct nat_session, mapping), slots);
@@ -524,6 +526,13 @@ static int table_init(struct nat *nat, uint32_t max_sessions)
 		  offsetof(struct nat_mapping, next), slots);
 	random_bytes(nat->hash_key, sizeof(nat->hash_key));
 	return 0;
+
+err_sessions:
+	munmap(s, nat->bytes_sessions);
+err_buckets:
+	munmap(b, nat->bytes_buckets);
+err:
+	return -ENOMEM;
 }
 
 static void table_fini(struct nat *nat)
@@ -533,7 +542,7 @@ static void table_fini(struct nat *nat)
 	munmap(nat->mappings.base, nat->bytes_mappings);
 }
 
-/* --- Life cycle ----------------------------------------------------------------- */
+/* --- Life cycle ----------------------------------------------------------- */
 
 struct nat *nat_create(uint32_t max_sessions)
 {
@@ -592,7 +601,7 @@ uint32_t nat_active_sessions(const struct nat *nat)
 	return atomic_load_explicit(&nat->active, memory_order_relaxed);
 }
 
-/* --- Expiry (control thread) ------------------------------------------------------ */
+/* --- Expiry (control thread) ---------------------------------------------- */
 
 /* A mapping with no session left (refs 1): kill it unless a creator takes
  * it first (its CAS from 1 to 2 makes ours fail), unlink, retire. */
@@ -645,7 +654,8 @@ static unsigned session_expire(struct nat *nat, struct nat_lcore *lc,
 }
 
 unsigned nat_expire(struct nat *nat, struct nat_lcore *lc,
-		    const struct nat_config *conf, uint64_t now, unsigned budget)
+		    const struct nat_config *conf, uint64_t now,
+		    unsigned budget)
 {
 	const struct nat_clock c = nat_clock_at(conf, now);
 	uint32_t hi_s = atomic_load_explicit(&nat->sessions.bump,

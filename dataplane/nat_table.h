@@ -8,7 +8,7 @@
  * reader can judge an index entry with one load:
  *  - a session is linked while last_seen != 0 (0 is what the zeroed
  *    memory holds, and what expiry stores); it is *usable* while its
- *    timer has not run out (session_timed_out);
+ *    timer has not run out (nat_session_timed_out);
  *  - a mapping is linked while refs != 0; refs counts one for the index
  *    plus one per session on it, so refs == 1 is a mapping with no
  *    session left, which the control thread reaps.
@@ -26,20 +26,21 @@ enum {
 	NAT_DEAD = 0,                   /* last_seen of a session not linked */
 };
 
-/* TCP tracking bits (RFC 5382 section 5), set with atomic fetch_or: the
- * two directions of one connection may run on different lcores. */
+/* TCP tracking bits (RFC 5382 section 5).  Updated with a CAS loop, not
+ * a plain fetch_or, because a new SYN on a closed connection resets
+ * them; the two directions of one connection may be on two lcores. */
 enum nat_tcp_bits {
-	NAT_TCP_SYN_OUT = 1 << 0,           /* SYN or SYN+ACK from inside */
+	NAT_TCP_SYN_OUT = 1 << 0,       /* SYN or SYN+ACK from inside */
 	NAT_TCP_SYN_IN = 1 << 1,
 	NAT_TCP_SYNACK_OUT = 1 << 2,
 	NAT_TCP_SYNACK_IN = 1 << 3,
-	NAT_TCP_ACKED = 1 << 4,             /* ACK without SYN after both SYNs */
+	NAT_TCP_ACKED = 1 << 4,         /* ACK without SYN after both SYNs */
 	NAT_TCP_FIN_OUT = 1 << 5,
 	NAT_TCP_FIN_IN = 1 << 6,
 	NAT_TCP_RST_SEEN = 1 << 7,
-	NAT_TCP_SEEN_OUT = 1 << 8,          /* any segment, for pickups */
+	NAT_TCP_SEEN_OUT = 1 << 8,      /* any segment, for pickups */
 	NAT_TCP_SEEN_IN = 1 << 9,
-	NAT_TCP_PICKUP = 1 << 10,           /* created mid-stream (no SYN) */
+	NAT_TCP_PICKUP = 1 << 10,       /* created by a segment not a SYN */
 };
 
 /*
@@ -52,7 +53,7 @@ struct nat_session {
 	uint32_t int_addr, ext_addr, rem_addr;      /* network order */
 	uint16_t int_port, ext_port, rem_port;      /* network order */
 	_Atomic uint16_t tcp;                       /* enum nat_tcp_bits */
-	_Atomic uint32_t last_seen;                 /* nat_clock secs; NAT_DEAD */
+	_Atomic uint32_t last_seen;                 /* nat_clock; NAT_DEAD */
 	/* While linked: its mapping, or NAT_NONE for a port-forward
 	 * session.  Once unlinked: the next slot of the limbo or free list
 	 * (readers never look at this field, so reusing it is safe). */
@@ -94,7 +95,7 @@ struct nat_clock {
 	const uint32_t *timeout;        /* conf->timeout[], seconds */
 };
 
-/* A free list of slot indices with a bump pointer in front of it. */
+/* Slots are handed out from a free list, then fresh from a bump index. */
 struct nat_pool {
 	uint8_t *base;                  /* slot array */
 	size_t stride;                  /* bytes per slot */
@@ -102,7 +103,7 @@ struct nat_pool {
 	uint32_t capacity;
 	_Atomic uint32_t lock;
 	_Atomic uint32_t bump;          /* slots [0, bump) were handed out */
-	uint32_t free_head, n_free;     /* under lock */
+	uint32_t free_head;             /* under lock */
 	uint32_t limbo_head, limbo_tail; /* control thread only */
 };
 
@@ -145,9 +146,10 @@ static inline struct nat_clock nat_clock_at(const struct nat_config *conf,
 static inline void nat_session_keys(const struct nat_session *s,
 				    struct nat_key k[2])
 {
-	k[0] = (struct nat_key){ .addr = s->int_addr, .port = s->int_port,
-				 .rem_addr = s->rem_addr, .rem_port = s->rem_port,
-				 .proto = s->proto, .kind = KEY_SESSION_OUT };
+	k[0] = (struct nat_key){
+		.addr = s->int_addr, .port = s->int_port,
+		.rem_addr = s->rem_addr, .rem_port = s->rem_port,
+		.proto = s->proto, .kind = KEY_SESSION_OUT };
 	k[1] = k[0];
 	k[1].addr = s->ext_addr;
 	k[1].port = s->ext_port;
@@ -190,13 +192,15 @@ static inline bool nat_tcp_established(unsigned bits)
 static inline uint32_t nat_session_timeout(const struct nat_session *s,
 					   const uint32_t *timeout)
 {
-	if (s->proto == IPPROTO_TCP_)
-		return nat_tcp_established(atomic_load_explicit(
-			       &s->tcp, memory_order_relaxed))
-			       ? timeout[NAT_TIMEOUT_TCP_ESTABLISHED]
-			       : timeout[NAT_TIMEOUT_TCP_TRANSITORY];
-	return s->proto == IPPROTO_UDP_ ? timeout[NAT_TIMEOUT_UDP]
-			      : timeout[NAT_TIMEOUT_ICMP];
+	unsigned bits;
+
+	if (s->proto == IPPROTO_UDP_)
+		return timeout[NAT_TIMEOUT_UDP];
+	if (s->proto != IPPROTO_TCP_)
+		return timeout[NAT_TIMEOUT_ICMP];
+	bits = atomic_load_explicit(&s->tcp, memory_order_relaxed);
+	return nat_tcp_established(bits) ? timeout[NAT_TIMEOUT_TCP_ESTABLISHED]
+					 : timeout[NAT_TIMEOUT_TCP_TRANSITORY];
 }
 
 /*
@@ -215,8 +219,7 @@ static inline bool nat_session_timed_out(const struct nat_session *s,
 		c->secs - last_seen > nat_session_timeout(s, c->timeout));
 }
 
-/* --- nat_table.c ----------------------------------------------------------- */
-
+/* --- nat_table.c ---------------------------------------------------------- */
 
 /* Lock-free: the slot of the usable object stored under k, or NAT_NONE. */
 uint32_t nat_index_find(const struct nat *nat, const struct nat_key *k,

@@ -308,6 +308,7 @@ int worker_main(void *arg)
 	unsigned idle = 0;
 
 	nat_lcore_init(c.nat_lc);
+	nat_stage_frag_init(&c);             /* IPv4 fragments through the NAT */
 	rcu_register_thread();
 	while (dp->running) {
 		unsigned work = 0;
@@ -319,6 +320,7 @@ int worker_main(void *arg)
 				work += poll_port(&c, p);
 		if (wa->index == 0)
 			work += drain_control_tx(&c);
+		nat_stage_frag_tick(&c);         /* drop fragments held too long */
 		dp_tx_flush(&c);
 		rcu_quiescent_state();
 		if (work || dp->busy_poll) {
@@ -333,6 +335,7 @@ int worker_main(void *arg)
 			rcu_thread_online();
 		}
 	}
+	nat_stage_frag_fini(&c);             /* frees the mbufs still held */
 	if (dp->nat)
 		nat_lcore_release(dp->nat, c.nat_lc);
 	rcu_unregister_thread();

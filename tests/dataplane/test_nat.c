@@ -8,9 +8,14 @@
  * (RFC 5382 REQ-5), UDP and ICMP timers and refresh (REQ-5, REQ-6,
  * RFC 5508 REQ-1), exhaustion, look-only calls, slot reuse; then a
  * randomized comparison against a naive model made of arrays and linear
- * scans, and a multi-threaded run with concurrent expiry.
+ * scans, and two multi-threaded runs: workers sharing flows while a
+ * control thread expires and reclaims, and two threads creating the same
+ * flows at the same moment.  The threaded runs are the ones that found
+ * a reply missing the session another lcore was still publishing; run
+ * them under -Db_sanitize=thread too when touching the table.
  *
- * Time is injected; randomness comes from a fixed xorshift stream.
+ * Time is injected; randomness comes from a fixed xorshift stream.  The
+ * test looks inside the table (nat_table.h) to check invariants.
  */
 #include <arpa/inet.h>
 #include <pthread.h>
@@ -36,7 +41,7 @@
 #define TCP IPPROTO_TCP_
 #define ICMP IPPROTO_ICMP_
 
-/* --- Fixture ------------------------------------------------------------------ */
+/* --- Fixture -------------------------------------------------------------- */
 
 static uint64_t rng_state;
 
@@ -178,7 +183,7 @@ static void assert_rw(const struct nat_rewrite *rw, const char *addr,
 	assert_int_equal(ntohs(rw->port), port);
 }
 
-/* --- Mappings and ports --------------------------------------------------------- */
+/* --- Mappings and ports --------------------------------------------------- */
 
 static void test_mapping_created(void **state)
 {
@@ -339,7 +344,7 @@ static void test_parity_last_resort_and_exhaustion(void **state)
 	fx_free(f);
 }
 
-/* --- Filtering (REQ-8) ------------------------------------------------------------ */
+/* --- Filtering (REQ-8) ---------------------------------------------------- */
 
 struct filter_case {
 	uint8_t proto;
@@ -369,7 +374,7 @@ static void test_filtering(void **state)
 			enum nat_result want = eif ? c->eif : c->apdf, got;
 
 			f->conf.filtering = eif ? NAT_FILTER_ENDPOINT_INDEPENDENT
-						: NAT_FILTER_ADDRESS_AND_PORT_DEPENDENT;
+				: NAT_FILTER_ADDRESS_AND_PORT_DEPENDENT;
 			assert_int_equal(out_port(f, "10.0.0.2", 5000,
 						  "198.51.100.7", 53, SEC(1)),
 					 5000);
@@ -395,7 +400,7 @@ static void test_filtering(void **state)
 	}
 }
 
-/* --- Port forwards --------------------------------------------------------------- */
+/* --- Port forwards -------------------------------------------------------- */
 
 static void test_forwards(void **state)
 {
@@ -466,7 +471,7 @@ static void test_forward_ports_reserved(void **state)
 	fx_free(f);
 }
 
-/* --- TCP state machine (RFC 5382) ------------------------------------------------ */
+/* --- TCP state machine (RFC 5382) ----------------------------------------- */
 
 enum { O = NAT_DIR_OUT, I = NAT_DIR_IN, END = 0xff };
 #define S TCP_SYN
@@ -519,14 +524,16 @@ static const struct tcp_case tcp_cases[] = {
 	/* 23 */ { { { O, S }, { I, S | A }, { O, F | A }, { END } }, TRANS },
 	/* 24 */ { { { O, S }, { I, S | A }, { O, A }, { O, F | A },
 		     { I, F | A }, { O, A }, { I, S }, { END } }, TRANS },
+	/* 25 */ { { { O, S }, { O, A }, { I, S | A }, { END } }, TRANS },
+						/* ACK before both SYNs */
 };
 
 /* Forward sessions, created by the first inbound segment. */
 static const struct tcp_case tcp_forward_cases[] = {
-	/* 25 */ { { { I, S }, { O, S | A }, { I, A }, { END } }, EST },
-	/* 26 */ { { { I, S }, { O, S | A }, { END } }, TRANS },
-	/* 27 */ { { { I, A }, { END } }, TRANS },
-	/* 28 */ { { { I, A }, { O, A }, { END } }, EST },
+	/* 26 */ { { { I, S }, { O, S | A }, { I, A }, { END } }, EST },
+	/* 27 */ { { { I, S }, { O, S | A }, { END } }, TRANS },
+	/* 28 */ { { { I, A }, { END } }, TRANS },
+	/* 29 */ { { { I, A }, { O, A }, { END } }, EST },
 };
 
 /* Feed the segments at second 0, then read the timeout off expiry: the
@@ -548,7 +555,8 @@ static void run_tcp_case(const struct tcp_case *c, size_t number,
 			     forward ? 2222 : 40000, c->seg[i].flags, 0, NULL);
 
 		if (r != NAT_OK)
-			fail_msg("case %zu segment %zu: result %d", number, i + 1, r);
+			fail_msg("case %zu segment %zu: result %d", number,
+				 i + 1, r);
 	}
 	assert_int_equal(f->lc.stats.created[NAT_PROTO_TCP], 1);
 	t = f->conf.timeout[c->timeout];
@@ -590,7 +598,7 @@ static void test_tcp_no_session(void **state)
 	fx_free(f);
 }
 
-/* --- UDP and ICMP timers ----------------------------------------------------------- */
+/* --- UDP and ICMP timers -------------------------------------------------- */
 
 static void test_udp_icmp_timeouts(void **state)
 {
@@ -671,7 +679,7 @@ static void test_mapping_lifetime(void **state)
 	fx_free(f);
 }
 
-/* --- Limits ------------------------------------------------------------------------- */
+/* --- Limits --------------------------------------------------------------- */
 
 static void test_table_full(void **state)
 {
@@ -783,7 +791,7 @@ static void test_bytes_per_session(void **state)
 	assert_true(b <= 256);
 }
 
-/* --- Randomized comparison with a naive model ----------------------------------------- */
+/* --- Randomized comparison with a naive model ----------------------------- */
 
 /*
  * The model keeps every session and mapping in plain arrays and finds
@@ -838,10 +846,11 @@ static struct m_session *m_find(struct fx *f, struct model *md, bool out_key,
 	for (int i = 0; i < M_SLOTS; i++) {
 		struct m_session *s = &md->s[i];
 		bool hit = out_key
-			? s->int_addr == t->src && s->int_port == ntohs(t->sport) &&
+			? s->int_addr == t->src &&
+			  s->int_port == ntohs(t->sport) &&
 			  s->rem_addr == t->dst && s->rem_port == ntohs(t->dport)
-			: s->ext_port == ntohs(t->dport) &&
-			  s->rem_addr == t->src && s->rem_port == ntohs(t->sport);
+			: s->ext_port == ntohs(t->dport) && s->rem_addr == t->src &&
+			  s->rem_port == ntohs(t->sport);
 
 		if (hit && s->proto == t->proto && m_visible(f, s, secs))
 			return s;
@@ -1045,7 +1054,8 @@ static void m_check_unique(struct model *md, size_t op)
 			continue;
 		bit = &seen[m->proto == UDP][m->ext_port - M_LO];
 		if (*bit)
-			fail_msg("op %zu: external port %u twice", op, m->ext_port);
+			fail_msg("op %zu: external port %u twice", op,
+				 m->ext_port);
 		*bit = true;
 	}
 }
@@ -1166,8 +1176,9 @@ static void test_random_vs_naive(void **state)
 		rng_state = 0x9e3779b97f4a7c15ULL + (uint64_t)seq;
 		assert_non_null(md);
 		md->eif = seq & 1;
-		f->conf.filtering = md->eif ? NAT_FILTER_ENDPOINT_INDEPENDENT
-					    : NAT_FILTER_ADDRESS_AND_PORT_DEPENDENT;
+		f->conf.filtering = md->eif
+			? NAT_FILTER_ENDPOINT_INDEPENDENT
+			: NAT_FILTER_ADDRESS_AND_PORT_DEPENDENT;
 		f->conf.port_min = M_LO;
 		f->conf.port_max = M_HI;
 		f->conf.timeout[NAT_TIMEOUT_UDP] = 120;
@@ -1180,7 +1191,7 @@ static void test_random_vs_naive(void **state)
 	}
 }
 
-/* --- Threads ----------------------------------------------------------------------- */
+/* --- Threads -------------------------------------------------------------- */
 
 /*
  * Workers translate an overlapping set of "hot" flows, each in its own
@@ -1388,7 +1399,8 @@ static void check_unique(struct mt *mt, uint64_t now)
 
 			if (a->refs && b->refs && a->proto == b->proto &&
 			    a->ext_port == b->ext_port)
-				fail_msg("port %u mapped twice", ntohs(a->ext_port));
+				fail_msg("port %u mapped twice",
+					 ntohs(a->ext_port));
 		}
 	for (uint32_t i = 0; i < ns; i++) {
 		const struct nat_session *a = nat_session_at(nat, i);
@@ -1448,7 +1460,8 @@ static void test_threads(void **state)
 	}
 	for (int w = 0; w < T_WORKERS; w++) {
 		args[w] = (struct worker_arg){ mt, w };
-		assert_int_equal(pthread_create(&th[w], NULL, worker, &args[w]), 0);
+		assert_int_equal(pthread_create(&th[w], NULL, worker, &args[w]),
+				 0);
 	}
 	assert_int_equal(pthread_create(&ctl, NULL, controller, mt), 0);
 	for (int w = 0; w < T_WORKERS; w++)

@@ -42,7 +42,7 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 nat_tools=()
 [[ $GATEWAY == reference ]] && nat_tools=(nft)
-pc_init test_nat "${nat_tools[@]}"
+pc_init "${PC_TEST_NAME:-test_nat}" "${nat_tools[@]}"
 
 EXT=203.0.113.1                       # the gateway's public address
 PUB1=${INET_ADDRS[0]} PUB2=${INET_ADDRS[1]} PUB3=${INET_ADDRS[2]}
@@ -464,6 +464,17 @@ grep -q "^tcp 10.0.0.2:8022 <- $RW_TUN:" <<<"$new" ||
 ep=$(wg_endpoint gw rw) || fail "wg show on the gateway failed"
 [[ $ep == 203.0.113.2:* ]] || fail "the road warrior's endpoint is '$ep': its tunnel went into itself?"
 nat_counters
+if gateway_is_daemon && grep -q '2 worker(s)' "$PC_GW_LOG"; then
+	# test_nat_two_workers.sh: both workers must have carried NAT traffic,
+	# so sessions were created on one lcore and found on the other.
+	gateway_counter decap_packets >/dev/null
+	l1=$(grep '^lcore 1 ' "$PC_GW_LOG" | tail -n 1) l2=$(grep '^lcore 2 ' "$PC_GW_LOG" | tail -n 1)
+	step "work per lcore: $l1; $l2"
+	for l in "$l1" "$l2"; do
+		[[ $l =~ rx_packets\ ([0-9]+) ]] && ((BASH_REMATCH[1] > 100)) ||
+			fail "a worker carried (almost) no traffic: '$l'"
+	done
+fi
 
 if gateway_is_daemon; then
 	# ------------------------------------------------------------------ 8
