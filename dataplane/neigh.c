@@ -20,6 +20,7 @@
 #include "checksum.h"
 #include "datapath.h"
 #include "l3.h"
+#include "nat.h"
 #include "portcullis/wire.h"
 
 #define MAC_VALID (1ULL << 63)
@@ -391,7 +392,11 @@ void neigh_input_arp(struct dp_ctx *c, struct rte_mbuf *m)
 		dp_drop(c->st, m, DROP_malformed);
 		return;
 	}
-	for_us = port_has_v4(pc, a->tpa);
+	/* An ExternalAddress (or a forward's) that is not the port's own
+	 * address is ours to answer on the public side too. */
+	for_us = port_has_v4(pc, a->tpa) ||
+		 (port == PORT_PUBLIC && c->t->nat.enabled &&
+		  nat_is_external(&c->t->nat, a->tpa));
 	memcpy(sender.bytes, a->spa, 4);
 	if (memcmp(a->spa, "\0\0\0\0", 4) != 0)
 		learn(c, port, &sender, a->sha, for_us);

@@ -486,6 +486,19 @@ if gateway_is_daemon; then
 	eim_check endpoint-independent 7200
 	nat_counters
 
+	# ------------------------------------------------------------------ 8b
+	step "8b. restart with ExternalAddress = 203.0.113.9 (not the port's address: the gateway answers ARP for it)"
+	gateway_stop
+	gateway_nat_clear
+	gateway_nat "Masquerade = 10.0.0.0/16" "ExternalAddress = 203.0.113.9"
+	gateway_start
+	before=$(svc_lines pub)
+	client_ok host tcp "$PUB1:7000" 16
+	client_ok host udp "$PUB1:7000"
+	seen=$(svc_log pub | tail -n +$((before + 1)) | awk '{ split($4, p, ":"); print p[1] }' | sort -u)
+	[[ $seen == 203.0.113.9 ]] || fail "ExternalAddress: the public host saw '$seen', want 203.0.113.9"
+	out=$(nsx inet ping -n -c 2 -i 0.2 -W 1 203.0.113.9 2>&1) || fail "ping to the ExternalAddress: $out"
+
 	# ------------------------------------------------------------------ 9
 	step "9. restart without [NAT]: the private host does not reach the internet"
 	gateway_stop

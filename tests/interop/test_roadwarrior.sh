@@ -7,7 +7,8 @@
 # ways) and the private host reaches the laptop's tunnel address.  A second
 # laptop is configured but never connects: traffic to it gets host
 # unreachable at once (no endpoint, so no handshake can start), as Linux
-# answers, instead of waiting in a queue.
+# answers, instead of waiting in a queue.  TCP SYNs through the tunnel get
+# their MSS clamped to the tunnel MTU.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 pc_init test_roadwarrior
@@ -37,5 +38,21 @@ if gateway_is_daemon; then
 		fail "no host unreachable for 10.200.0.9: $out"
 	v=$(gateway_counter no_endpoint)
 	[[ $v -ge 1 ]] || fail "drop no_endpoint is $v, want >= 1"
+
+	# MSSClamp = auto (the default, also without [NAT]): the private
+	# host's SYN-ACK offers MSS 1460 (its 1500 MTU); the laptop must see
+	# 1380, what fits the 1420-byte tunnel.
+	step "TCP MSS clamped to the tunnel MTU (1420 - 40)"
+	capture_start rw rw 'tcp[tcpflags] & tcp-syn != 0'
+	tcp_check host 10.0.0.2 rw 1
+	for ((t = 0; t < 30; t++)); do        # tcpdump may lag behind a little
+		grep -q 'mss' "$PC_CAP" && break
+		sleep 0.1
+	done
+	capture_stop
+	grep -q 'Flags \[S\.\].*mss 1380' "$PC_CAP" ||
+		fail "no SYN-ACK with mss 1380 on the laptop's tunnel: $(cat "$PC_CAP")"
+	v=$(gateway_counter mss_clamped)
+	[[ $v -ge 1 ]] || fail "stat mss_clamped is $v, want >= 1"
 fi
 pc_pass
