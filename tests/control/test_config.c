@@ -2,9 +2,10 @@
 /*
  * Tests for control/config.c: numbered tables of good and bad files (every
  * bad one must give its exact "file:line: reason" and no config), a real
- * wg-quick file with the gateway sections, the [NAT] section
- * (control/config_nat.c), permission checks on real temp files, the
- * helpers, and the example configs in config/.
+ * wg-quick file with the gateway sections, permission checks on real temp
+ * files, the helpers, and the example configs in config/.  The [NAT]
+ * section (control/config_nat.c) is tested in test_config_nat.c; the
+ * fixture both use is in config_test_util.h.
  *
  * No DNS is needed: names are only resolved for "localhost".
  */
@@ -23,58 +24,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "config.h"
-
-/* Test keys, made with `wg genkey` / `wg pubkey` / `wg genpsk`. */
-#define PRIV "GIPEvSj0DkG+24ZO9LDFMKgwl0JEheCow1qVdrcJFmE="
-#define PUB "W71yuLDTke677VHZK1HpF4LvNoOLU2GqFUPiWZ6CK1g=" /* of PRIV */
-#define PUB2 "Qs1nu4jOluP/GuKJbZ4+xcgyf3fn8llb+/zgqyyg+RY="
-#define PUB3 "POY7GA644IXeq40TilEdUO+L0DudV2UZ+TARBwcbQh4="
-#define PSK "+CdjtWqg44Zzy2H6BzU1wVM3gWErCQpLvRkk+R2oQoQ="
-
-/* Two lines. */
-#define IFACE "[Interface]\nPrivateKey = " PRIV "\n"
-/* Six lines. */
-#define PORTS "[Port public]\nDevice = net_af_xdp0,iface=eth0\n"          \
-	      "Address = 203.0.113.2/24\n"                                  \
-	      "[Port private]\nDevice = 0000:01:00.0\nAddress = 10.0.0.1/24\n"
-#define PEER2 "[Peer]\nPublicKey = " PUB2 "\n"
-#define PEER3 "[Peer]\nPublicKey = " PUB3 "\n"
-/* Nine lines: [NAT] is line 9, its first key line 10. */
-#define NATSEC IFACE PORTS "[NAT]\n"
-#define MASQ "Masquerade = 10.0.0.0/16\n"
-
-enum { MAX_NOTICES = 16 };
-
-struct notices {
-	char msg[MAX_NOTICES][CONFIG_ERR_LEN + 64];
-	int n;
-};
-
-static void collect(const char *msg, void *ctx)
-{
-	struct notices *n = ctx;
-
-	if (!n)
-		return;
-	if (n->n < MAX_NOTICES)
-		snprintf(n->msg[n->n], sizeof(n->msg[0]), "%s", msg);
-	n->n++;
-}
-
-static int parse_flags(const char *text, unsigned flags, struct config **cfg,
-		       char *err, struct notices *notices)
-{
-	return config_parse("gw.conf", text, strlen(text), flags, collect,
-			    notices, cfg, err, CONFIG_ERR_LEN);
-}
-
-static int parse(const char *text, struct config **cfg, char *err,
-		 struct notices *notices)
-{
-	return parse_flags(text, CONFIG_NO_PERMISSION_CHECK | CONFIG_NO_DNS, cfg,
-			   err, notices);
-}
+#include "config_test_util.h"
 
 /* --- good files ------------------------------------------------------------ */
 
@@ -113,50 +63,15 @@ static const char *const good[] = {
 	/* 20 */ IFACE "ListenPort = 65535\n" PEER2 "AllowedIPs = 192.0.2.9\n",
 	/* 21 */ IFACE PEER2 "PresharedKey = " PSK "\nPersistentKeepalive = 0\n",
 	/* 22 */ IFACE "DNS =\nPostUp = echo 'a = b' # not a key\n",
-	/* 23 */ NATSEC "Masquerade = 10.0.0.0/16, 10.10.0.0/24\n",
-	/* 24 */ NATSEC "forward = TCP 2222 -> 10.0.0.5:22\n",
-	/* 25 */ IFACE "[nat]\nMasquerade = 0.0.0.0/0\n" PORTS PEER2,
-	/* 26 */ IFACE "[Port public]\nDevice = d\nAddress = 2001:db8::2/64\n"
-		 "[NAT]\nExternalAddress = 203.0.113.10\n" MASQ,
-	/* 27 */ NATSEC "Forward = udp 198.51.100.9:51820 -> 10.0.0.5:51820\n",
-	/* 28 */ IFACE "ListenPort = 51821\n" PORTS "[NAT]\n"
-		 "Forward = udp 51820 -> 10.0.0.5:51820\n",
-	/* 29 */ NATSEC "Forward = tcp 51820 -> 10.0.0.5:22\n",
-	/* 30 */ NATSEC "Forward = udp\t203.0.113.2:53->10.0.0.53:53\n"
-		 "Forward = tcp 203.0.113.2:53 -> 10.0.0.53:53\n"
-		 "Forward = udp 198.51.100.9:53 -> 10.0.0.54:53\n",
-	/* 31 */ NATSEC MASQ "PortRange = 2-3\n",
-	/* 32 */ NATSEC MASQ "PortRange = 1024 - 65535\n",
-	/* 33 */ NATSEC MASQ "AllowTunnelToPrivate = OFF\nAllowPrivateToTunnel = true\n",
-	/* 34 */ NATSEC MASQ "UDPTimeout = 120\nTCPEstablishedTimeout = 7440\n"
-		 "TCPTransitoryTimeout = 240\nICMPTimeout = 604800\n",
-	/* 35 */ NATSEC MASQ "MSSClamp = OFF\nMaxSessions = 64\n"
-		 "Filtering = Endpoint-Independent\n",
-	/* 36 */ NATSEC MASQ "MSSClamp = 536\nMaxSessions = 67108864\n",
-	/* 37 */ NATSEC "Masquerade = 10.0.0.0/16\nMasquerade = 10.0.0.0/8, 10.0.0.5\n",
 };
 
 static void test_good_table(void **state)
 {
 	(void)state;
-	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
-		struct config *cfg = NULL;
-		struct notices n = { 0 };
-		char err[CONFIG_ERR_LEN] = "";
-
-		if (parse(good[i], &cfg, err, &n) != 0)
-			fail_msg("good case %zu refused: %s", i, err);
-		assert_non_null(cfg);
-		config_free(cfg);
-	}
+	run_good_cases(good, sizeof(good) / sizeof(good[0]), "good");
 }
 
 /* --- bad files --------------------------------------------------------------- */
-
-struct bad_case {
-	const char *text;
-	const char *error;          /* exact prefix of the message */
-};
 
 static const struct bad_case bad[] = {
 	/* 0 */ { "ListenPort = 1\n", "gw.conf:1: key 'ListenPort' outside of a section" },
@@ -237,144 +152,12 @@ static const struct bad_case bad[] = {
 	/* 61 */ { IFACE "ListenPort = \x1b[31m\n", "gw.conf:3: bad ListenPort '?[31m' (must be 1..65535)" },
 	/* 62 */ { "", "gw.conf: no [Interface] section" },
 	/* 63 */ { IFACE PEER2 "Endpoint = host_name!:1\n", "gw.conf:5: bad Endpoint 'host_name!:1'" },
-	/* --- [NAT] --- */
-	/* 64 */ { NATSEC "Masquerade = fd00::/64\n",
-		   "gw.conf:10: bad Masquerade 'fd00::/64' (IPv4 only: IPv6 is routed, not translated; NAT66 is not supported)" },
-	/* 65 */ { NATSEC "Masquerade = 10.0.0.0/33\n", "gw.conf:10: bad Masquerade '10.0.0.0/33'" },
-	/* 66 */ { NATSEC MASQ "Masquerade = 10.1.0.0/16, 10.0.7.1/16\n",
-		   "gw.conf:11: duplicate Masquerade '10.0.7.1/16' (10.0.0.0/16 is already listed)" },
-	/* 67 */ { NATSEC "Masquerade = 10.0.0.0/16,,10.1.0.0/16\n", "gw.conf:10: bad Masquerade '' (empty list item)" },
-	/* 68 */ { NATSEC "Masquerade =\n", "gw.conf:10: missing value for Masquerade" },
-	/* 69 */ { NATSEC MASQ "ExternalAddress = 2001:db8::1\n",
-		   "gw.conf:11: bad ExternalAddress '2001:db8::1' (IPv4 only: NAT66 is not supported)" },
-	/* 70 */ { NATSEC MASQ "ExternalAddress = 203.0.113.10/32\n", "gw.conf:11: bad ExternalAddress '203.0.113.10/32'" },
-	/* 71 */ { NATSEC MASQ "ExternalAddress = 224.0.0.1\n",
-		   "gw.conf:11: bad ExternalAddress '224.0.0.1' (not a usable unicast address)" },
-	/* 72 */ { NATSEC MASQ "ExternalAddress = 192.0.2.4\nexternaladdress = 192.0.2.5\n",
-		   "gw.conf:12: duplicate ExternalAddress (first at line 11)" },
-	/* 73 */ { NATSEC MASQ "PortRange = 1024\n",
-		   "gw.conf:11: bad PortRange '1024' (expected 'low-high', e.g. 1024-65535)" },
-	/* 74 */ { NATSEC MASQ "PortRange = 0-100\n", "gw.conf:11: bad PortRange '0-100' (ports must be 1..65535)" },
-	/* 75 */ { NATSEC MASQ "PortRange = 1024-65536\n", "gw.conf:11: bad PortRange '1024-65536' (ports must be 1..65535)" },
-	/* 76 */ { NATSEC MASQ "PortRange = 2000-1000\n", "gw.conf:11: bad PortRange '2000-1000' (low end above high end)" },
-	/* 77 */ { NATSEC MASQ "PortRange = 2000-2000\n", "gw.conf:11: bad PortRange '2000-2000' (needs at least 2 ports)" },
-	/* 78 */ { NATSEC MASQ "PortRange = 1024-+2000\n", "gw.conf:11: bad PortRange '1024-+2000' (ports must be 1..65535)" },
-	/* 79 */ { NATSEC MASQ "PortRange = 1024-2000x\n", "gw.conf:11: bad PortRange '1024-2000x' (ports must be 1..65535)" },
-	/* 80 */ { NATSEC "Forward = tcp 2222 10.0.0.5:22\n",
-		   "gw.conf:10: bad Forward 'tcp 2222 10.0.0.5:22' (expected 'tcp|udp [address:]port -> address:port')" },
-	/* 81 */ { NATSEC "Forward = sctp 2222 -> 10.0.0.5:22\n",
-		   "gw.conf:10: bad Forward 'sctp 2222 -> 10.0.0.5:22' (protocol must be tcp or udp)" },
-	/* 82 */ { NATSEC "Forward = tcp 0 -> 10.0.0.5:22\n",
-		   "gw.conf:10: bad Forward 'tcp 0 -> 10.0.0.5:22' (port must be 1..65535)" },
-	/* 83 */ { NATSEC "Forward = tcp 2222 -> 10.0.0.5:65536\n",
-		   "gw.conf:10: bad Forward 'tcp 2222 -> 10.0.0.5:65536' (port must be 1..65535)" },
-	/* 84 */ { NATSEC "Forward = tcp 2222 -> 10.0.0.5\n",
-		   "gw.conf:10: bad Forward 'tcp 2222 -> 10.0.0.5' (the inside end needs address:port)" },
-	/* 85 */ { NATSEC "Forward = tcp 2222 -> [fd00::5]:22\n",
-		   "gw.conf:10: bad Forward 'tcp 2222 -> [fd00::5]:22' (IPv4 only: NAT66 is not supported)" },
-	/* 86 */ { NATSEC "Forward = tcp 2001:db8::1:2222 -> 10.0.0.5:22\n",
-		   "gw.conf:10: bad Forward 'tcp 2001:db8::1:2222 -> 10.0.0.5:22' (IPv4 only: NAT66 is not supported)" },
-	/* 87 */ { NATSEC "Forward = tcp 2222 -> 10.0.0:22\n",
-		   "gw.conf:10: bad Forward 'tcp 2222 -> 10.0.0:22' (bad address)" },
-	/* 88 */ { NATSEC "Forward = tcp 2222 -> 127.0.0.1:22\n",
-		   "gw.conf:10: bad Forward 'tcp 2222 -> 127.0.0.1:22' (not a usable unicast address)" },
-	/* 89 */ { NATSEC "Forward = tcp 2222 ->\n",
-		   "gw.conf:10: bad Forward 'tcp 2222 ->' (expected 'tcp|udp [address:]port -> address:port')" },
-	/* 90 */ { NATSEC "Forward = tcp 2222 -> 10.0.0.5:22 x\n",
-		   "gw.conf:10: bad Forward 'tcp 2222 -> 10.0.0.5:22 x' (expected 'tcp|udp [address:]port -> address:port')" },
-	/* 91 */ { NATSEC "Forward = tcp -> 10.0.0.5:22\n",
-		   "gw.conf:10: bad Forward 'tcp -> 10.0.0.5:22' (expected 'tcp|udp [address:]port -> address:port')" },
-	/* 92 */ { NATSEC "Forward = tcp 2222 -> 10.0.0.5:22\nForward = TCP 2222 -> 10.0.0.6:22\n",
-		   "gw.conf:11: duplicate Forward tcp 2222 (first at line 10)" },
-	/* 93 */ { NATSEC "Forward = udp 198.51.100.9:53 -> 10.0.0.5:53\n"
-		   "Forward = udp 198.51.100.9:53 -> 10.0.0.6:53\n",
-		   "gw.conf:11: duplicate Forward udp 198.51.100.9:53 (first at line 10)" },
-	/* 94 */ { NATSEC "Forward = tcp 203.0.113.2:80 -> 10.0.0.5:80\nForward = tcp 80 -> 10.0.0.6:80\n",
-		   "gw.conf:11: duplicate Forward tcp 203.0.113.2:80 (first at line 10; a Forward without an address uses 203.0.113.2)" },
-	/* 95 */ { NATSEC "Forward = tcp 80 -> 10.0.0.5:80\nForward = tcp 198.51.100.9:80 -> 10.0.0.6:80\n"
-		   "ExternalAddress = 198.51.100.9\n",
-		   "gw.conf:11: duplicate Forward tcp 198.51.100.9:80 (first at line 10; a Forward without an address uses 198.51.100.9)" },
-	/* 96 */ { NATSEC "Forward = udp 51820 -> 10.0.0.5:51820\n",
-		   "gw.conf:10: Forward udp 203.0.113.2:51820 clashes with ListenPort 51820 (WireGuard receives that port)" },
-	/* 97 */ { "[NAT]\nForward = udp 4500 -> 10.0.0.5:4500\n" IFACE "ListenPort = 4500\n" PORTS,
-		   "gw.conf:2: Forward udp 203.0.113.2:4500 clashes with ListenPort 4500 (WireGuard receives that port)" },
-	/* 98 */ { NATSEC "ExternalAddress = 198.51.100.9\nForward = udp 203.0.113.2:51820 -> 10.0.0.5:1\n",
-		   "gw.conf:11: Forward udp 203.0.113.2:51820 clashes with ListenPort 51820 (WireGuard receives that port)" },
-	/* 99 */ { NATSEC MASQ "Filtering = full-cone\n",
-		   "gw.conf:11: bad Filtering 'full-cone' (must be address-and-port-dependent or endpoint-independent)" },
-	/* 100 */ { NATSEC MASQ "UDPTimeout = 119\n",
-		    "gw.conf:11: bad UDPTimeout '119' (RFC 4787 REQ-5 requires at least 120 seconds)" },
-	/* 101 */ { NATSEC MASQ "TCPEstablishedTimeout = 7439\n",
-		    "gw.conf:11: bad TCPEstablishedTimeout '7439' (RFC 5382 REQ-5 requires at least 7440 seconds)" },
-	/* 102 */ { NATSEC MASQ "TCPTransitoryTimeout = 239\n",
-		    "gw.conf:11: bad TCPTransitoryTimeout '239' (RFC 5382 REQ-5 requires at least 240 seconds)" },
-	/* 103 */ { NATSEC MASQ "ICMPTimeout = 59\n",
-		    "gw.conf:11: bad ICMPTimeout '59' (RFC 5508 REQ-1 requires at least 60 seconds)" },
-	/* 104 */ { NATSEC MASQ "UDPTimeout = 604801\n",
-		    "gw.conf:11: bad UDPTimeout '604801' (at most 604800 seconds, one week)" },
-	/* 105 */ { NATSEC MASQ "UDPTimeout = 5m\n", "gw.conf:11: bad UDPTimeout '5m' (seconds, 120..604800)" },
-	/* 106 */ { NATSEC MASQ "UDPTimeout = 0\n",
-		    "gw.conf:11: bad UDPTimeout '0' (RFC 4787 REQ-5 requires at least 120 seconds)" },
-	/* 107 */ { NATSEC MASQ "ICMPTimeout = -60\n", "gw.conf:11: bad ICMPTimeout '-60' (seconds, 60..604800)" },
-	/* 108 */ { NATSEC MASQ "UDPTimeout = 99999999999999999999999\n",
-		    "gw.conf:11: bad UDPTimeout '99999999999999999999999' (at most 604800 seconds, one week)" },
-	/* 109 */ { NATSEC MASQ "MaxSessions = 63\n", "gw.conf:11: bad MaxSessions '63' (must be 64..67108864)" },
-	/* 110 */ { NATSEC MASQ "MaxSessions = 67108865\n", "gw.conf:11: bad MaxSessions '67108865' (must be 64..67108864)" },
-	/* 111 */ { NATSEC MASQ "MSSClamp = 535\n", "gw.conf:11: bad MSSClamp '535' (must be auto, off or 536..65495)" },
-	/* 112 */ { NATSEC MASQ "MSSClamp = 65496\n", "gw.conf:11: bad MSSClamp '65496' (must be auto, off or 536..65495)" },
-	/* 113 */ { NATSEC MASQ "MSSClamp = yes\n", "gw.conf:11: bad MSSClamp 'yes' (must be auto, off or 536..65495)" },
-	/* 114 */ { NATSEC MASQ "AllowTunnelToPrivate = maybe\n",
-		    "gw.conf:11: bad AllowTunnelToPrivate 'maybe' (must be yes or no)" },
-	/* 115 */ { NATSEC MASQ "AllowPrivateToTunnel = 1\n", "gw.conf:11: bad AllowPrivateToTunnel '1' (must be yes or no)" },
-	/* 116 */ { NATSEC MASQ "Filtering = endpoint-independent\nFiltering = endpoint-independent\n",
-		    "gw.conf:12: duplicate Filtering (first at line 11)" },
-	/* 117 */ { NATSEC MASQ "MSSClamp = auto\nmssclamp = off\n", "gw.conf:12: duplicate MSSClamp (first at line 11)" },
-	/* 118 */ { NATSEC MASQ "[NAT]\n" MASQ, "gw.conf:11: duplicate section [NAT] (first at line 9)" },
-	/* 119 */ { NATSEC, "gw.conf:9: [NAT] needs Masquerade or Forward" },
-	/* 120 */ { NATSEC "AllowTunnelToPrivate = no\n" PEER2, "gw.conf:9: [NAT] needs Masquerade or Forward" },
-	/* 121 */ { IFACE "[NAT]\n" MASQ, "gw.conf:3: [NAT] needs a [Port public] section" },
-	/* 122 */ { IFACE "[Port public]\nDevice = d\nAddress = 2001:db8::2/64\n[NAT]\n" MASQ,
-		    "gw.conf:6: [NAT] needs ExternalAddress or an IPv4 Address on [Port public]" },
-	/* 123 */ { NATSEC "Masquerading = 10.0.0.0/8\n", "gw.conf:10: unknown key 'Masquerading' in [NAT]" },
-	/* 124 */ { IFACE "Masquerade = 10.0.0.0/8\n", "gw.conf:3: unknown key 'Masquerade' in [Interface]" },
-	/* 125 */ { NATSEC "Forward = tcp 198.51.100.1:80 -> 10.0.0.5:80\n"
-		    "Forward = tcp 198.51.100.2:80 -> 10.0.0.5:80\n"
-		    "Forward = tcp 198.51.100.3:80 -> 10.0.0.5:80\n"
-		    "Forward = tcp 198.51.100.4:80 -> 10.0.0.5:80\n"
-		    "Forward = tcp 198.51.100.5:80 -> 10.0.0.5:80\n"
-		    "Forward = tcp 198.51.100.6:80 -> 10.0.0.5:80\n"
-		    "Forward = tcp 198.51.100.7:80 -> 10.0.0.5:80\n"
-		    "Forward = tcp 198.51.100.8:80 -> 10.0.0.5:80\n",
-		    "gw.conf:9: [NAT] uses 9 external addresses (max 8)" },
-	/* 126 */ { NATSEC "Forward =\n", "gw.conf:10: missing value for Forward" },
-	/* 127 */ { NATSEC "Forward = tcp +22 -> 10.0.0.5:22\n",
-		    "gw.conf:10: bad Forward 'tcp +22 -> 10.0.0.5:22' (port must be 1..65535)" },
-	/* 128 */ { NATSEC "Forward = tcp 0.0.0.0:22 -> 10.0.0.5:22\n",
-		    "gw.conf:10: bad Forward 'tcp 0.0.0.0:22 -> 10.0.0.5:22' (not a usable unicast address)" },
-	/* 129 */ { NATSEC "Forward = udp 1-2 -> 10.0.0.5:22\n",
-		    "gw.conf:10: bad Forward 'udp 1-2 -> 10.0.0.5:22' (port must be 1..65535)" },
-	/* 130 */ { NATSEC "Forward = udp 51820->10.0.0.5:22\nExternalAddress = 198.51.100.9\n",
-		    "gw.conf:10: Forward udp 198.51.100.9:51820 clashes with ListenPort 51820 (WireGuard receives that port)" },
 };
 
 static void test_bad_table(void **state)
 {
 	(void)state;
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		struct config *cfg = (struct config *)&cfg; /* must be reset */
-		struct notices n = { 0 };
-		char err[CONFIG_ERR_LEN] = "";
-		int ret = parse(bad[i].text, &cfg, err, &n);
-
-		if (ret == 0 || cfg != NULL)
-			fail_msg("bad case %zu accepted", i);
-		if (strncmp(err, bad[i].error, strlen(bad[i].error)) != 0)
-			fail_msg("bad case %zu:\n  got  \"%s\"\n  want \"%s\"", i,
-				 err, bad[i].error);
-		/* Secrets never appear in messages. */
-		if (strstr(err, PRIV) || strstr(err, PSK))
-			fail_msg("bad case %zu leaks a key: %s", i, err);
-	}
+	run_bad_cases(bad, sizeof(bad) / sizeof(bad[0]), "bad");
 }
 
 /* Lines over the limit, NUL bytes and oversized text need built buffers. */
@@ -455,14 +238,6 @@ static const char wg_quick_file[] =
 	"MTU = 9000\n"
 	"Address = 10.0.0.1/24\n"
 	"Route = 10.1.0.0/16 via 10.0.0.254\n";
-
-static void assert_prefix(const struct ip_prefix *p, const char *want)
-{
-	char buf[64];
-
-	config_prefix_format(buf, sizeof(buf), p);
-	assert_string_equal(buf, want);
-}
 
 static void check_wg_quick_interface(const struct config *cfg)
 {
@@ -644,201 +419,6 @@ static void test_endpoints(void **state)
 	config_free(cfg);
 }
 
-/* --- [NAT] ---------------------------------------------------------------------- */
-
-static void test_nat_defaults(void **state)
-{
-	struct config *cfg;
-	char err[CONFIG_ERR_LEN];
-	(void)state;
-
-	assert_int_equal(parse(IFACE PORTS PEER2, &cfg, err, NULL), 0);
-	assert_false(cfg->nat.enabled);
-	assert_int_equal(cfg->nat.n_masquerade, 0);
-	assert_int_equal(cfg->nat.external.family, IP_NONE);
-	assert_int_equal(cfg->nat.port_min, 1024);
-	assert_int_equal(cfg->nat.port_max, 65535);
-	assert_int_equal(cfg->nat.filtering, NAT_FILTER_ADDRESS_AND_PORT_DEPENDENT);
-	assert_int_equal(cfg->nat.timeout[NAT_TIMEOUT_UDP], 300);
-	assert_int_equal(cfg->nat.timeout[NAT_TIMEOUT_TCP_ESTABLISHED], 7440);
-	assert_int_equal(cfg->nat.timeout[NAT_TIMEOUT_TCP_TRANSITORY], 240);
-	assert_int_equal(cfg->nat.timeout[NAT_TIMEOUT_ICMP], 60);
-	assert_int_equal(cfg->nat.max_sessions, 1000000);
-	assert_null(cfg->nat.forwards);
-	assert_int_equal(cfg->nat.n_forwards, 0);
-	assert_int_equal(cfg->nat.mss_clamp, NAT_MSS_AUTO);
-	assert_true(cfg->nat.allow_tunnel_to_private);
-	assert_true(cfg->nat.allow_private_to_tunnel);
-	config_free(cfg);
-
-	/* A [NAT] with one key keeps the defaults of all the others. */
-	assert_int_equal(parse(NATSEC MASQ, &cfg, err, NULL), 0);
-	assert_true(cfg->nat.enabled);
-	assert_int_equal(cfg->nat.n_masquerade, 1);
-	assert_int_equal(cfg->nat.mss_clamp, NAT_MSS_AUTO);
-	assert_int_equal(cfg->nat.timeout[NAT_TIMEOUT_UDP], 300);
-	assert_true(cfg->nat.allow_private_to_tunnel);
-	config_free(cfg);
-}
-
-static const char nat_file[] =
-	NATSEC                                                  /* 1-9 */
-	"Masquerade = 10.0.0.7/16, 10.10.0.0/24\n"              /* 10 */
-	"Masquerade = 192.0.2.1\n"                              /* 11 */
-	"ExternalAddress = 203.0.113.10\n"                      /* 12 */
-	"PortRange = 20000-29999\n"                             /* 13 */
-	"Forward = tcp 2222 -> 10.0.0.5:22\n"                   /* 14 */
-	"Forward = UDP 203.0.113.11:5353->10.0.0.6:53\n"        /* 15 */
-	"Filtering = endpoint-independent\n"                    /* 16 */
-	"UDPTimeout = 600\n"                                    /* 17 */
-	"TCPEstablishedTimeout = 86400\n"                       /* 18 */
-	"TCPTransitoryTimeout = 300\n"                          /* 19 */
-	"ICMPTimeout = 90\n"                                    /* 20 */
-	"MaxSessions = 262144\n"                                /* 21 */
-	"MSSClamp = 1360\n"                                     /* 22 */
-	"AllowTunnelToPrivate = no\n"                           /* 23 */
-	"AllowPrivateToTunnel = false\n";                       /* 24 */
-
-static void test_nat_values(void **state)
-{
-	struct config *cfg;
-	const struct nat_forward *f;
-	char err[CONFIG_ERR_LEN], buf[64];
-	(void)state;
-
-	if (parse(nat_file, &cfg, err, NULL) != 0)
-		fail_msg("%s", err);
-	assert_true(cfg->nat.enabled);
-	assert_int_equal(cfg->nat.n_masquerade, 3);
-	assert_prefix(&cfg->nat.masquerade[0], "10.0.0.0/16");   /* masked */
-	assert_prefix(&cfg->nat.masquerade[1], "10.10.0.0/24");
-	assert_prefix(&cfg->nat.masquerade[2], "192.0.2.1/32");
-	config_addr_format(buf, sizeof(buf), &cfg->nat.external);
-	assert_string_equal(buf, "203.0.113.10");
-	assert_int_equal(cfg->nat.port_min, 20000);
-	assert_int_equal(cfg->nat.port_max, 29999);
-	assert_int_equal(cfg->nat.filtering, NAT_FILTER_ENDPOINT_INDEPENDENT);
-	assert_int_equal(cfg->nat.timeout[NAT_TIMEOUT_UDP], 600);
-	assert_int_equal(cfg->nat.timeout[NAT_TIMEOUT_TCP_ESTABLISHED], 86400);
-	assert_int_equal(cfg->nat.timeout[NAT_TIMEOUT_TCP_TRANSITORY], 300);
-	assert_int_equal(cfg->nat.timeout[NAT_TIMEOUT_ICMP], 90);
-	assert_int_equal(cfg->nat.max_sessions, 262144);
-	assert_int_equal(cfg->nat.mss_clamp, 1360);
-	assert_false(cfg->nat.allow_tunnel_to_private);
-	assert_false(cfg->nat.allow_private_to_tunnel);
-
-	assert_int_equal(cfg->nat.n_forwards, 2);
-	f = &cfg->nat.forwards[0];
-	assert_int_equal(f->proto, IPPROTO_TCP_);
-	assert_int_equal(f->external.family, IP_NONE);  /* ExternalAddress */
-	assert_int_equal(f->external_port, 2222);
-	config_addr_format(buf, sizeof(buf), &f->internal);
-	assert_string_equal(buf, "10.0.0.5");
-	assert_int_equal(f->internal_port, 22);
-	assert_int_equal(f->line, 14);
-	f = &cfg->nat.forwards[1];
-	assert_int_equal(f->proto, IPPROTO_UDP_);
-	config_addr_format(buf, sizeof(buf), &f->external);
-	assert_string_equal(buf, "203.0.113.11");
-	assert_int_equal(f->external_port, 5353);
-	config_addr_format(buf, sizeof(buf), &f->internal);
-	assert_string_equal(buf, "10.0.0.6");
-	assert_int_equal(f->internal_port, 53);
-	assert_int_equal(f->line, 15);
-	config_free(cfg);
-
-	/* The switches' other spellings, and MSSClamp off. */
-	assert_int_equal(parse(NATSEC MASQ "AllowTunnelToPrivate = On\n"
-			       "AllowPrivateToTunnel = YES\nMSSClamp = off\n",
-			       &cfg, err, NULL), 0);
-	assert_true(cfg->nat.allow_tunnel_to_private);
-	assert_true(cfg->nat.allow_private_to_tunnel);
-	assert_int_equal(cfg->nat.mss_clamp, NAT_MSS_OFF);
-	config_free(cfg);
-}
-
-/* Appends printf output to a growing buffer (big generated files). */
-static void append(char **buf, size_t *len, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	*buf = realloc(*buf, *len + (size_t)n + 1);
-	assert_non_null(*buf);
-	va_start(ap, fmt);
-	vsnprintf(*buf + *len, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	*len += (size_t)n;
-}
-
-static void test_nat_limits(void **state)
-{
-	struct config *cfg;
-	char err[CONFIG_ERR_LEN];
-	char *text = NULL;
-	size_t len = 0;
-	int i;
-	(void)state;
-
-	/* NAT_MAX_MASQUERADE prefixes load; one more is refused. */
-	append(&text, &len, "%s", NATSEC);
-	for (i = 0; i < NAT_MAX_MASQUERADE; i++)
-		append(&text, &len, "Masquerade = 10.%d.0.0/16\n", i);
-	assert_int_equal(parse(text, &cfg, err, NULL), 0);
-	assert_int_equal(cfg->nat.n_masquerade, NAT_MAX_MASQUERADE);
-	config_free(cfg);
-	append(&text, &len, "Masquerade = 192.0.2.0/24\n");
-	assert_int_not_equal(parse(text, &cfg, err, NULL), 0);
-	assert_string_equal(err, "gw.conf:74: too many Masquerade entries (max 64)");
-
-	/* NAT_MAX_FORWARDS forwards load (and the duplicate scan copes);
-	 * one more is refused. */
-	len = 0;
-	append(&text, &len, "%s", NATSEC);
-	for (i = 1; i <= NAT_MAX_FORWARDS; i++)
-		append(&text, &len, "Forward = tcp %d -> 10.0.%d.%d:22\n", i,
-		       i / 250, i % 250 + 1);
-	if (parse(text, &cfg, err, NULL) != 0)
-		fail_msg("%s", err);
-	assert_int_equal(cfg->nat.n_forwards, NAT_MAX_FORWARDS);
-	assert_int_equal(cfg->nat.forwards[NAT_MAX_FORWARDS - 1].external_port,
-			 NAT_MAX_FORWARDS);
-	assert_int_equal(cfg->nat.forwards[NAT_MAX_FORWARDS - 1].line,
-			 9 + NAT_MAX_FORWARDS);
-	config_free(cfg);
-	append(&text, &len, "Forward = udp 1 -> 10.0.0.1:1\n");
-	assert_int_not_equal(parse(text, &cfg, err, NULL), 0);
-	assert_null(cfg);
-	assert_string_equal(err, "gw.conf:4106: too many Forward entries (max 4096)");
-	free(text);
-}
-
-/* The documented example says what each key does; make sure it parses to
- * what it says. */
-static void check_bastion_example(const struct config *cfg)
-{
-	char buf[64];
-
-	assert_true(cfg->nat.enabled);
-	assert_int_equal(cfg->nat.n_masquerade, 2);
-	assert_prefix(&cfg->nat.masquerade[0], "10.0.0.0/16");
-	assert_prefix(&cfg->nat.masquerade[1], "10.10.0.0/24");
-	config_addr_format(buf, sizeof(buf), &cfg->nat.external);
-	assert_string_equal(buf, "203.0.113.10");
-	assert_true(cfg->nat.n_forwards >= 2);
-	assert_int_equal(cfg->nat.mss_clamp, NAT_MSS_AUTO);
-	assert_int_equal(cfg->nat.port_min, NAT_DEFAULT_PORT_MIN);
-	assert_int_equal(cfg->nat.port_max, NAT_DEFAULT_PORT_MAX);
-	assert_int_equal(cfg->nat.filtering, NAT_FILTER_ADDRESS_AND_PORT_DEPENDENT);
-	assert_int_equal(cfg->nat.timeout[NAT_TIMEOUT_UDP], NAT_DEFAULT_UDP_TIMEOUT);
-	assert_int_equal(cfg->nat.max_sessions, NAT_DEFAULT_MAX_SESSIONS);
-	assert_true(cfg->nat.allow_tunnel_to_private);
-	assert_true(cfg->nat.allow_private_to_tunnel);
-}
-
 /* --- helpers ------------------------------------------------------------------- */
 
 static void test_helpers(void **state)
@@ -1018,6 +598,30 @@ static void test_load_errors(void **state)
 
 /* --- the documented examples ----------------------------------------------------- */
 
+
+/* The documented example says what each key does; make sure it parses to
+ * what it says. */
+static void check_bastion_example(const struct config *cfg)
+{
+	char buf[64];
+
+	assert_true(cfg->nat.enabled);
+	assert_int_equal(cfg->nat.n_masquerade, 2);
+	assert_prefix(&cfg->nat.masquerade[0], "10.0.0.0/16");
+	assert_prefix(&cfg->nat.masquerade[1], "10.10.0.0/24");
+	config_addr_format(buf, sizeof(buf), &cfg->nat.external);
+	assert_string_equal(buf, "203.0.113.10");
+	assert_true(cfg->nat.n_forwards >= 2);
+	assert_int_equal(cfg->nat.mss_clamp, NAT_MSS_AUTO);
+	assert_int_equal(cfg->nat.port_min, NAT_DEFAULT_PORT_MIN);
+	assert_int_equal(cfg->nat.port_max, NAT_DEFAULT_PORT_MAX);
+	assert_int_equal(cfg->nat.filtering, NAT_FILTER_ADDRESS_AND_PORT_DEPENDENT);
+	assert_int_equal(cfg->nat.timeout[NAT_TIMEOUT_UDP], NAT_DEFAULT_UDP_TIMEOUT);
+	assert_int_equal(cfg->nat.max_sessions, NAT_DEFAULT_MAX_SESSIONS);
+	assert_true(cfg->nat.allow_tunnel_to_private);
+	assert_true(cfg->nat.allow_private_to_tunnel);
+}
+
 /* SOURCE_ROOT comes from meson; without it, find the tree from __FILE__,
  * which is relative to the build root (meson) or the cwd (a direct gcc). */
 static void source_root(char *out, size_t len)
@@ -1093,9 +697,6 @@ int main(void)
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_allowed_ips),
 		cmocka_unit_test(test_endpoints),
-		cmocka_unit_test(test_nat_defaults),
-		cmocka_unit_test(test_nat_values),
-		cmocka_unit_test(test_nat_limits),
 		cmocka_unit_test(test_helpers),
 		cmocka_unit_test_setup_teardown(test_inline_key_permissions, setup_tmp, teardown_tmp),
 		cmocka_unit_test_setup_teardown(test_key_file, setup_tmp, teardown_tmp),
