@@ -248,11 +248,15 @@ static int end_section(struct config_parser *p)
 					    section_title(p));
 		return 0;
 	case SECTION_NAT:
-		/* A [NAT] that translates nothing is a half-written section,
-		 * not a way to set the Allow* keys alone. */
-		if (!key_seen(p, "Masquerade") && !key_seen(p, "Forward"))
+		/* An empty [NAT] is a half-written section.  The Allow* keys
+		 * alone are a firewall without translation (stateful tunnel
+		 * <-> private policy), which is fine. */
+		if (!key_seen(p, "Masquerade") && !key_seen(p, "Forward") &&
+		    !key_seen(p, "AllowTunnelToPrivate") &&
+		    !key_seen(p, "AllowPrivateToTunnel"))
 			return config_error(p, -EINVAL, line,
-					    "[NAT] needs Masquerade or Forward");
+					    "[NAT] needs Masquerade, Forward, AllowTunnelToPrivate "
+					    "or AllowPrivateToTunnel");
 		return 0;
 	case SECTION_NONE:
 		break;

@@ -127,6 +127,8 @@ static void nat_stats_sum(const struct gateway *gw, struct nat_stats *out)
 		for (unsigned p = 0; p < NAT_PROTO_COUNT; p++) {
 			out->created[p] += s->created[p];
 			out->expired[p] += s->expired[p];
+			out->tracked_created[p] += s->tracked_created[p];
+			out->tracked_expired[p] += s->tracked_expired[p];
 		}
 		for (unsigned r = 0; r < NAT_RESULT_COUNT; r++)
 			out->results[r] += s->results[r];
@@ -155,6 +157,10 @@ void gateway_nat_stats_print(const struct gateway *gw, FILE *f)
 		fprintf(f, "nat sessions_expired_%s %lu\n", protos[p], s.expired[p]);
 		fprintf(f, "nat sessions_active_%s %lu\n", protos[p],
 			s.created[p] - s.expired[p]);
+		/* Of those, tracked without translation (Allow* = no). */
+		fprintf(f, "nat tracked_created_%s %lu\n", protos[p], s.tracked_created[p]);
+		fprintf(f, "nat tracked_active_%s %lu\n", protos[p],
+			s.tracked_created[p] - s.tracked_expired[p]);
 	}
 	fprintf(f, "nat mappings_active %lu\n", s.mappings_created - s.mappings_expired);
 	fprintf(f, "nat port_alloc_failures %lu\n", s.port_alloc_failures);

@@ -379,16 +379,52 @@ static void send_checked(struct dp_ctx *c, struct rte_mbuf *m, uint8_t *ip,
 	dp_drop(c->st, m, DROP_too_big);
 }
 
-/* The tunnel <-> private policy of [NAT] AllowTunnelToPrivate /
- * AllowPrivateToTunnel; NAT-translated inbound traffic may go either way. */
-static bool policy_allows(const struct dp_tables *t, enum fwd_origin origin,
-			  bool to_tunnel)
+/*
+ * The tunnel <-> private policy of [NAT] AllowTunnelToPrivate /
+ * AllowPrivateToTunnel, stateful (nat_track.c): a denied direction may
+ * not start flows, but replies to flows the other side started pass, and
+ * ICMP errors about them.  Both allowed: no tracking at all; both denied:
+ * nothing passes.  NAT-translated inbound traffic and the gateway's own
+ * packets may go either way.  False with *why: the caller drops m.
+ */
+static bool policy_allows(struct dp_ctx *c, struct rte_mbuf *m,
+			  enum fwd_origin origin, bool to_tunnel,
+			  const uint8_t *ip, uint32_t len,
+			  enum dp_drop_reason *why)
 {
-	if (origin == FROM_PRIVATE && to_tunnel)
-		return t->nat.allow_private_to_tunnel;
-	if (origin == FROM_TUNNEL && !to_tunnel)
-		return t->nat.allow_tunnel_to_private;
-	return true;
+	const struct nat_config *nc = &c->t->nat;
+	bool fwd, back;                 /* this direction, the reverse one */
+	enum nat_result r;
+
+	if (origin == FROM_PRIVATE && to_tunnel) {
+		fwd = nc->allow_private_to_tunnel;
+		back = nc->allow_tunnel_to_private;
+	} else if (origin == FROM_TUNNEL && !to_tunnel) {
+		fwd = nc->allow_tunnel_to_private;
+		back = nc->allow_private_to_tunnel;
+	} else {
+		return true;
+	}
+	if (fwd && back)
+		return true;
+	*why = DROP_policy_denied;
+	/* The keys live in [NAT], which brings the table; without one
+	 * the rule is stateless, as it was before tracking. */
+	if ((!fwd && !back) || c->dp->nat == NULL)
+		return fwd;
+	r = fwd ? nat_track_open(c->dp->nat, c->nat_lc, nc, ip, len, c->now)
+		: nat_track_reply(c->dp->nat, c->nat_lc, nc, ip, len, c->now);
+	if (r == NAT_MALFORMED)
+		*why = DROP_malformed;
+	if (r == NAT_TABLE_FULL) {      /* as nat_stage.c: tell the sender */
+		bool v4 = ip[0] >> 4 == 4;
+
+		*why = DROP_nat_table_full;
+		l3_icmp_error(c, m, v4 ? ICMP_DEST_UNREACH : ICMP6_DEST_UNREACH,
+			      v4 ? ICMP_ADMIN_PROHIBITED_CODE
+				 : ICMP6_ADMIN_PROHIBITED_CODE, 0);
+	}
+	return r == NAT_OK;
 }
 
 /* Out of the public port: only through the NAT, IPv4, when configured. */
@@ -488,9 +524,10 @@ void l3_forward(struct dp_ctx *c, struct rte_mbuf *m, enum fwd_origin origin,
 	if (allowedips_lookup(c->t->allowedips, &dst, &pid) &&
 	    pid < c->t->n_peer_slots && c->t->peers[pid]) {
 		struct next_hop to = { .peer = c->t->peers[pid] };
+		enum dp_drop_reason why = DROP_policy_denied;
 
-		if (!policy_allows(c->t, origin, true)) {
-			dp_drop(c->st, m, DROP_policy_denied);
+		if (!policy_allows(c, m, origin, true, ip, len, &why)) {
+			dp_drop(c->st, m, why);
 			return;
 		}
 		nat_stage_clamp(c, ip, len, family, c->t->mss_tunnel[family == IP_V6]);
@@ -499,9 +536,10 @@ void l3_forward(struct dp_ctx *c, struct rte_mbuf *m, enum fwd_origin origin,
 	}
 	if (l3_route_lookup(&c->t->ports[PORT_PRIVATE], &dst, &nh)) {
 		struct next_hop to = { .port = PORT_PRIVATE, .nh = nh };
+		enum dp_drop_reason why = DROP_policy_denied;
 
-		if (!policy_allows(c->t, origin, false)) {
-			dp_drop(c->st, m, DROP_policy_denied);
+		if (!policy_allows(c, m, origin, false, ip, len, &why)) {
+			dp_drop(c->st, m, why);
 			return;
 		}
 		if (origin == FROM_TUNNEL)

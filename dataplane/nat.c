@@ -3,11 +3,12 @@
  * The NAT's flow layer: mappings, sessions, port choice, filtering, the
  * TCP state machine, timers and expiry.  The packet layer (nat_packet.c)
  * turns packets into nat_tuples and calls nat_flow_*; nat_table.c holds
- * the memory and the index.
+ * the memory, nat_index.c the index.  Connection tracking without
+ * translation (nat_track.c) shares the timers and the TCP state machine.
  *
  * Concurrency, in one place:
  *  - Lookups take no lock: nat_index_find reads the index with acquire
- *    loads and checks the object it lands on (nat_table.c).
+ *    loads and checks the object it lands on (nat_index.c).
  *  - Creating is insert-if-absent under the locks of the candidate
  *    buckets (nat_index_link).  Two lcores creating the same mapping or
  *    session: one links its object, the other finds the winner's under
@@ -120,22 +121,6 @@ static struct nat_key key_of(const struct nat_tuple *t, enum nat_dir dir)
 
 /* --- Timer and TCP state -------------------------------------------------- */
 
-/* RFC 4787 REQ-6 (outbound refresh; inbound refresh is allowed too).
- * Written only when the second changes, so a busy flow does not bounce
- * its cache line between lcores on every packet; never backwards (lcores
- * read the clock at slightly different moments); never onto NAT_DEAD. */
-static void session_refresh(struct nat_session *s, uint32_t secs)
-{
-	uint32_t seen = atomic_load_explicit(&s->last_seen,
-					     memory_order_relaxed);
-
-	while (seen != NAT_DEAD && seen < secs)
-		if (atomic_compare_exchange_weak_explicit(
-			    &s->last_seen, &seen, secs, memory_order_relaxed,
-			    memory_order_relaxed))
-			break;
-}
-
 static bool tcp_closed(unsigned bits)
 {
 	const unsigned both_fin = NAT_TCP_FIN_OUT | NAT_TCP_FIN_IN;
@@ -152,6 +137,12 @@ static bool tcp_closed(unsigned bits)
  * once both SYNs were seen (the third step of the handshake), FIN per
  * direction, RST.
  */
+static bool tcp_restarts(unsigned bits, uint8_t flags)
+{
+	return (flags & (TCP_SYN | TCP_ACK | TCP_RST)) == TCP_SYN &&
+	       (tcp_closed(bits) || (bits & NAT_TCP_PICKUP));
+}
+
 static unsigned tcp_next(unsigned bits, enum nat_dir dir, uint8_t flags)
 {
 	bool out = dir == NAT_DIR_OUT;
@@ -159,8 +150,7 @@ static unsigned tcp_next(unsigned bits, enum nat_dir dir, uint8_t flags)
 	unsigned syn = out ? NAT_TCP_SYN_OUT : NAT_TCP_SYN_IN;
 	const unsigned both_syn = NAT_TCP_SYN_OUT | NAT_TCP_SYN_IN;
 
-	if ((flags & (TCP_SYN | TCP_ACK | TCP_RST)) == TCP_SYN &&
-	    (tcp_closed(bits) || (bits & NAT_TCP_PICKUP)))
+	if (tcp_restarts(bits, flags))
 		return syn | seen;
 	bits |= seen;
 	if (flags & TCP_SYN)
@@ -178,26 +168,29 @@ static unsigned tcp_next(unsigned bits, enum nat_dir dir, uint8_t flags)
 
 /* The two directions may be on two lcores at once: a CAS loop, with no
  * write at all when the segment changes nothing (the common case). */
-static void tcp_track(struct nat_session *s, enum nat_dir dir, uint8_t flags)
+bool nat_tcp_track(_Atomic uint16_t *tcp, enum nat_dir dir, uint8_t flags,
+		   bool may_restart)
 {
-	uint16_t bits = atomic_load_explicit(&s->tcp, memory_order_relaxed);
+	uint16_t bits = atomic_load_explicit(tcp, memory_order_relaxed);
 	uint16_t next;
 
 	do {
+		if (!may_restart && tcp_restarts(bits, flags))
+			return false;
 		next = (uint16_t)tcp_next(bits, dir, flags);
 		if (next == bits)
-			return;
+			return true;
 	} while (!atomic_compare_exchange_weak_explicit(
-		&s->tcp, &bits, next, memory_order_relaxed,
-		memory_order_relaxed));
+		tcp, &bits, next, memory_order_relaxed, memory_order_relaxed));
+	return true;
 }
 
 static void session_touch(struct nat_session *s, const struct nat_clock *c,
 			  enum nat_dir dir, uint8_t tcp_flags)
 {
-	session_refresh(s, c->secs);
+	nat_timer_refresh(&s->last_seen, c->secs);
 	if (s->proto == IPPROTO_TCP_)
-		tcp_track(s, dir, tcp_flags);
+		nat_tcp_track(&s->tcp, dir, tcp_flags, true);
 }
 
 /* --- External ports (RFC 4787 section 4.2.1) ------------------------------ */
@@ -317,6 +310,19 @@ static bool scan_next(struct port_scan *ps, uint16_t *port)
 	}
 }
 
+/* Ports a dynamic mapping never takes: a forward's (the forward owns it:
+ * static NAT) and, for UDP, WireGuard's ListenPort, which the fast path
+ * claims on every public address before the NAT sees the packet, so the
+ * replies to such a mapping would never reach it. */
+static bool port_reserved(const struct nat_config *conf, uint8_t proto,
+			  uint32_t ext_addr, uint16_t port)
+{
+	if (proto == IPPROTO_UDP_ && conf->listen_port != 0 &&
+	    port == conf->listen_port)
+		return true;
+	return forward_by_external(conf, proto, ext_addr, htons(port)) != NULL;
+}
+
 /* --- Mappings ------------------------------------------------------------- */
 
 /* Take a reference unless the mapping is dead (refs 0).  Racing with the
@@ -391,9 +397,7 @@ static enum nat_result mapping_create(struct nat *nat, struct nat_lcore *lc,
 		return NAT_TABLE_FULL;
 	scan_init(&ps, conf, want->proto, ntohs(want->int_port), lc);
 	while (scan_next(&ps, &port)) {
-		/* Never a forward's port: the forward owns it (static NAT). */
-		if (forward_by_external(conf, want->proto, want->ext_addr,
-					htons(port)))
+		if (port_reserved(conf, want->proto, want->ext_addr, port))
 			continue;
 		err = mapping_claim(nat, c, idx, want, htons(port), found);
 		if (err == 0) {
@@ -449,23 +453,6 @@ static enum nat_result mapping_acquire(struct nat *nat, struct nat_lcore *lc,
 }
 
 /* --- Sessions ------------------------------------------------------------- */
-
-/* MaxSessions is a limit on linked sessions, counted atomically; the
- * count is taken before anything else is created, so a full table never
- * leaves a fresh mapping behind. */
-static bool session_reserve(struct nat *nat)
-{
-	if (atomic_fetch_add_explicit(&nat->active, 1, memory_order_relaxed) <
-	    nat->max_sessions)
-		return true;
-	atomic_fetch_sub_explicit(&nat->active, 1, memory_order_relaxed);
-	return false;
-}
-
-static void session_unreserve(struct nat *nat)
-{
-	atomic_fetch_sub_explicit(&nat->active, 1, memory_order_relaxed);
-}
 
 /* A slot nobody else sees yet (its last_seen is NAT_DEAD, so the expiry
  * walk skips it too): plain stores but for the atomic fields. */
@@ -534,7 +521,7 @@ static enum nat_result session_create(struct nat *nat, struct nat_lcore *lc,
 	if (ret == NAT_OK)
 		*out = nat_session_at(nat, found[0]);
 release:
-	session_unreserve(nat);
+	nat_session_unreserve(nat);
 	if (want->mapping != NAT_NONE)
 		nat_mapping_unref(nat, want->mapping);
 	return ret;
@@ -564,7 +551,7 @@ static enum nat_result flow_out_create(struct nat *nat, struct nat_lcore *lc,
 	if (!f && (conf->external.family != IP_V4 ||
 		   !masqueraded(conf, t->src)))
 		return NAT_NOT_MASQUERADED;
-	if (!session_reserve(nat))
+	if (!nat_session_reserve(nat))
 		return NAT_TABLE_FULL;
 	if (f) {
 		/* The forward is the endpoint's static mapping (EIM). */
@@ -573,7 +560,7 @@ static enum nat_result flow_out_create(struct nat *nat, struct nat_lcore *lc,
 	} else {
 		r = mapping_acquire(nat, lc, conf, c, t, &want.mapping);
 		if (r != NAT_OK) {
-			session_unreserve(nat);
+			nat_session_unreserve(nat);
 			return r;
 		}
 		want.ext_addr = nat_mapping_at(nat, want.mapping)->ext_addr;
@@ -654,11 +641,11 @@ static enum nat_result flow_in_create(struct nat *nat, struct nat_lcore *lc,
 	 * silently: RFC 5382 REQ-4, no RST and no ICMP back. */
 	if (!inbound_admit(nat, conf, c, t, &to, &want.mapping))
 		return NAT_NO_SESSION;
-	if (!session_reserve(nat))
+	if (!nat_session_reserve(nat))
 		return NAT_TABLE_FULL;
 	if (want.mapping != NAT_NONE &&
 	    !mapping_ref(nat_mapping_at(nat, want.mapping))) {
-		session_unreserve(nat);
+		nat_session_unreserve(nat);
 		return NAT_NO_SESSION;          /* it died meanwhile */
 	}
 	want.int_addr = to.addr;

@@ -67,7 +67,7 @@ enum nat_proto_index { NAT_PROTO_TCP, NAT_PROTO_UDP, NAT_PROTO_ICMP,
 
 /* Per-thread counters; only their thread writes them, readers sum. */
 struct nat_stats {
-	uint64_t created[NAT_PROTO_COUNT];  /* sessions */
+	uint64_t created[NAT_PROTO_COUNT];  /* sessions, tracked ones too */
 	uint64_t expired[NAT_PROTO_COUNT];
 	uint64_t mappings_created, mappings_expired;
 	uint64_t port_alloc_failures;
@@ -78,6 +78,9 @@ struct nat_stats {
 					     * the fragment tracker */
 	uint64_t fragments_held;            /* later fragments that came before
 					     * their first and had to wait */
+	uint64_t tracked_created[NAT_PROTO_COUNT]; /* of created[]: tracked
+						    * (nat_track_open) */
+	uint64_t tracked_expired[NAT_PROTO_COUNT];
 };
 
 enum { NAT_LCORE_CACHE = 64 };
@@ -85,9 +88,9 @@ enum { NAT_LCORE_CACHE = 64 };
 /*
  * One per thread that calls into the NAT (each worker, the control
  * thread, each test thread); zero it, then nat_lcore_init.  It holds the
- * counters and a small cache of free session and mapping slots, so
- * creating a session takes the shared free-list lock only once per
- * NAT_LCORE_CACHE / 2 sessions.
+ * counters and a small cache of free session, mapping and tracked-session
+ * slots, so creating a session takes the shared free-list lock only once
+ * per NAT_LCORE_CACHE / 2 sessions.
  */
 struct nat_lcore {
 	struct nat_stats stats;
@@ -95,12 +98,15 @@ struct nat_lcore {
 	unsigned n_free_sessions;
 	uint32_t free_mappings[NAT_LCORE_CACHE];
 	unsigned n_free_mappings;
+	uint32_t free_tracks[NAT_LCORE_CACHE];
+	unsigned n_free_tracks;
 	uint64_t rng;                       /* xorshift state for port picks */
 } __attribute__((aligned(64)));
 
-/* Table of max_sessions sessions (and as many mappings).  The memory is
- * reserved up front but touched only as sessions are created; the cost
- * per session is nat_bytes_per_session().  NULL on failure. */
+/* Table of max_sessions sessions (and as many mappings), NAT and tracked
+ * together.  The memory is reserved up front but touched only as sessions
+ * are created; what is reserved per session is nat_bytes_per_session().
+ * NULL on failure. */
 struct nat *nat_create(uint32_t max_sessions);
 void nat_destroy(struct nat *nat);
 size_t nat_bytes_per_session(void);
@@ -146,6 +152,38 @@ bool nat_hairpin_target(struct nat *nat, const struct nat_config *conf,
 
 /* Is addr one of the external addresses (ExternalAddress or a forward's)? */
 bool nat_is_external(const struct nat_config *conf, const uint8_t addr[4]);
+
+/*
+ * Connection tracking without translation (nat_track.c), for [NAT]
+ * AllowTunnelToPrivate / AllowPrivateToTunnel = no: the denied direction
+ * may not start flows, but replies to flows the allowed side started get
+ * through, and ICMP errors about them (iptables' ESTABLISHED,RELATED).
+ * Tracked sessions live in this table beside the NAT's, under keys of
+ * their own: the same MaxSessions, timeouts, TCP state machine, expiry and
+ * lock-free lookups.  IPv4 and IPv6 alike (keys hold whole addresses).  ip
+ * points at an IPv4 or IPv6 header whose total length len was checked
+ * against the buffer; the packet is not modified.  Flows are TCP, UDP and
+ * ICMP / ICMPv6 echo (the identifier as the opener's port).
+ */
+
+/* A packet from the allowed side: find its flow's session or create it,
+ * refresh it and feed the TCP state machine.  What no session can be
+ * made of passes untracked (other protocols, later fragments, ICMP other
+ * than echo requests, a TCP RST of no known flow).  NAT_OK,
+ * NAT_MALFORMED, NAT_TABLE_FULL. */
+enum nat_result nat_track_open(struct nat *nat, struct nat_lcore *lc,
+			       const struct nat_config *conf,
+			       const uint8_t *ip, uint32_t len, uint64_t now);
+
+/* A packet from the denied side: NAT_OK if it goes the reverse way of a
+ * live tracked session (which it refreshes; a TCP segment that would
+ * start a new connection on it is refused), or is an ICMP error about a
+ * packet of one, sent to that packet's source (look only), or is a later
+ * fragment (nat_track.c says why).  Else NAT_NO_SESSION, or NAT_MALFORMED
+ * for a truncated header. */
+enum nat_result nat_track_reply(struct nat *nat, struct nat_lcore *lc,
+				const struct nat_config *conf,
+				const uint8_t *ip, uint32_t len, uint64_t now);
 
 /*
  * Control thread.  nat_expire looks at up to `budget` session slots,

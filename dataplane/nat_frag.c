@@ -23,7 +23,6 @@
 #include "random.h"
 
 enum {
-	IP_FRAG = offsetof(struct ipv4_hdr, frag_off),
 	IP_ID = offsetof(struct ipv4_hdr, id),
 	IP_PROTO = offsetof(struct ipv4_hdr, protocol),
 	IP_CSUM = offsetof(struct ipv4_hdr, checksum),
@@ -63,21 +62,6 @@ static void put16(uint8_t *p, uint16_t v)
 }
 
 /* --- Packet helpers ------------------------------------------------------- */
-
-enum nat_frag_kind nat_frag_kind(const uint8_t *ip)
-{
-	uint16_t fo = get16(ip + IP_FRAG);
-
-	if ((fo & IPV4_OFFSET_MASK) == 0)
-		return fo & IPV4_MF ? NAT_FRAG_FIRST : NAT_FRAG_WHOLE;
-	/* RFC 1858 section 4 (overlapping fragment attack): a TCP fragment
-	 * at offset 8 could rewrite the flags of a header the filter saw;
-	 * no sender needs it, since the first fragment of a TCP segment
-	 * carries at least 16 bytes of header (pkt_parse wants all of it). */
-	if ((fo & IPV4_OFFSET_MASK) == 1 && ip[IP_PROTO] == IPPROTO_TCP_)
-		return NAT_FRAG_UNSAFE;
-	return NAT_FRAG_LATER;
-}
 
 void nat_frag_key_get(const uint8_t *ip, enum nat_frag_path path,
 		      struct nat_frag_key *k)
@@ -289,4 +273,37 @@ unsigned nat_frag_drain(struct nat_frag *f, void **out)
 unsigned nat_frag_held(const struct nat_frag *f)
 {
 	return f->n_held;
+}
+
+/* --- What a NAT stage calls ------------------------------------------------------ */
+
+unsigned nat_frag_first(struct nat_frag *f, const struct nat_frag_key *k,
+			const uint8_t *ip, bool translated, uint64_t now,
+			struct nat_frag_addrs *to, void **out)
+{
+	nat_frag_addrs_get(ip, to);
+	if (translated)
+		nat_frag_record(f, k, to, now);
+	return f->n_held ? nat_frag_take(f, k, out) : 0;
+}
+
+enum nat_frag_verdict nat_frag_later(struct nat_frag *f, uint8_t *ip,
+				     enum nat_frag_kind kind,
+				     enum nat_frag_path path, void *pkt,
+				     uint64_t now, void **evicted)
+{
+	struct nat_frag_addrs to;
+	struct nat_frag_key k;
+
+	*evicted = NULL;
+	if (kind == NAT_FRAG_UNSAFE)
+		return NAT_FRAG_REFUSED;
+	nat_frag_key_get(ip, path, &k);
+	if (nat_frag_lookup(f, &k, now, &to)) {
+		nat_frag_rewrite(ip, &to);
+		return NAT_FRAG_TRANSLATED;
+	}
+	if (nat_frag_hold(f, &k, pkt, now, evicted) != 0)
+		return NAT_FRAG_NO_ROOM;
+	return NAT_FRAG_HELD;
 }

@@ -23,18 +23,25 @@
  * like a reassembly timer (Linux ipfrag_time), and is not ended by the
  * last fragment: fragments may be duplicated or reordered.
  *
+ * Time: `now` never goes back between calls on one table (one lcore's
+ * monotonic clock).
+ *
  * Concurrency: one table per worker lcore, touched by that lcore only, so
  * no locks.  That is enough because every fragment of a datagram arrives
- * on the same RX queue: RSS on NICs and the af_packet / af_xdp fanout hash
- * fragments on addresses only (later fragments have no ports), and tunnel
- * traffic follows its outer flow.  If a datagram were split across queues
- * anyway, the other lcore finds no entry and the fragment ends as a
- * counted drop after the hold time, never as a wrong translation.
+ * on the same RX queue: NIC RSS classes every IPv4 fragment, the first
+ * too, as a fragment and hashes it on the addresses alone (later fragments
+ * have no ports; or, with that hash type off, sends all to queue 0);
+ * af_packet's fanout hash does the same, AF_XDP sockets get their NIC
+ * queue's share, and tunnelled traffic follows its outer flow.  If a
+ * datagram were split across queues anyway, the other lcore finds no
+ * entry and the fragment ends as a counted drop after the hold time,
+ * never as a wrong translation.
  */
 #ifndef PORTCULLIS_NAT_FRAG_H
 #define PORTCULLIS_NAT_FRAG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "portcullis/wire.h"
@@ -52,7 +59,7 @@ enum nat_frag_limits {
  * Linux uses 30 s (net.ipv4.ipfrag_time), and a NAT that forgets a
  * datagram before the receiver does would cut it short. */
 #define NAT_FRAG_TIMEOUT_NS (30 * NSEC_PER_SEC)
-/* Out-of-order fragments usually trail their first by microseconds; a
+/* Out-of-order fragments come ahead of their first by microseconds; a
  * second is generous and keeps held mbufs out of the pool only briefly. */
 #define NAT_FRAG_HOLD_NS (1 * NSEC_PER_SEC)
 
@@ -85,13 +92,65 @@ struct nat_frag_addrs {
 /* --- Packet helpers: ip points at an IPv4 header of at least 20 bytes
  * (ihl and total length already checked by the caller). --- */
 
-enum nat_frag_kind nat_frag_kind(const uint8_t *ip);
+/* Every packet on a NAT path asks this, so it is inline. */
+static inline enum nat_frag_kind nat_frag_kind(const uint8_t *ip)
+{
+	const uint8_t *f = ip + offsetof(struct ipv4_hdr, frag_off);
+	unsigned fo = (unsigned)f[0] << 8 | f[1];
+
+	if ((fo & IPV4_OFFSET_MASK) == 0)
+		return fo & IPV4_MF ? NAT_FRAG_FIRST : NAT_FRAG_WHOLE;
+	/* RFC 1858 section 4 (overlapping fragment attack): a TCP fragment
+	 * at offset 8 could rewrite the flags of a header the filter saw.
+	 * No sender needs it: the first fragment of a TCP segment holds at
+	 * least 16 bytes of header (nat_packet.c wants all of it). */
+	if ((fo & IPV4_OFFSET_MASK) == 1 &&
+	    ip[offsetof(struct ipv4_hdr, protocol)] == IPPROTO_TCP_)
+		return NAT_FRAG_UNSAFE;
+	return NAT_FRAG_LATER;
+}
+
 void nat_frag_key_get(const uint8_t *ip, enum nat_frag_path path,
 		      struct nat_frag_key *k);
 void nat_frag_addrs_get(const uint8_t *ip, struct nat_frag_addrs *a);
 /* Set the source and destination to `to`, updating the header checksum
  * incrementally (RFC 1624 eqn 3): a damaged header stays damaged. */
 void nat_frag_rewrite(uint8_t *ip, const struct nat_frag_addrs *to);
+
+/* --- What a NAT stage calls --- */
+
+/* What became of a later fragment. */
+enum nat_frag_verdict {
+	NAT_FRAG_TRANSLATED,    /* rewritten like its first: forward it */
+	NAT_FRAG_HELD,          /* kept until its first fragment comes */
+	NAT_FRAG_NO_ROOM,       /* its datagram has too many held: drop */
+	NAT_FRAG_REFUSED,       /* NAT_FRAG_UNSAFE: drop */
+};
+
+/*
+ * The NAT has looked at a first fragment: k is the datagram as it came in,
+ * ip the fragment as it leaves.  If it was translated, remember its
+ * addresses (into *to as well) for the later fragments.  Either way take
+ * back the fragments of k that were held (into out, room for
+ * NAT_FRAG_HOLD_PER_DATAGRAM) and return how many: translated, the caller
+ * rewrites them to *to and sends them on as it sends the first; refused,
+ * it drops them now, as nothing will match them.  An untranslated first
+ * fragment leaves no entry, so its later fragments can never be matched.
+ */
+unsigned nat_frag_first(struct nat_frag *f, const struct nat_frag_key *k,
+			const uint8_t *ip, bool translated, uint64_t now,
+			struct nat_frag_addrs *to, void **out);
+
+/*
+ * A later fragment (kind NAT_FRAG_LATER or NAT_FRAG_UNSAFE) at ip, in
+ * packet pkt, on path.  Translated in place when its first fragment was;
+ * else held (REQ-14 out of order), pushing the oldest held packet into
+ * *evicted when the table is full (else *evicted is NULL).
+ */
+enum nat_frag_verdict nat_frag_later(struct nat_frag *f, uint8_t *ip,
+				     enum nat_frag_kind kind,
+				     enum nat_frag_path path, void *pkt,
+				     uint64_t now, void **evicted);
 
 /* --- The per-lcore table --- */
 

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Inside the NAT: the flow-level interface between the session table
- * (nat.c, nat_table.c: mappings, sessions, ports, filtering, TCP state,
- * timers) and the packet layer (nat_packet.c: parsing, rewriting,
+ * (nat.c, nat_index.c, nat_table.c: mappings, sessions, ports,
+ * filtering, TCP state, timers) and the packet layer (nat_packet.c: parsing, rewriting,
  * checksums, ICMP errors).  Nothing outside dataplane/nat*.c and their
  * tests includes this.
  */

@@ -124,24 +124,19 @@ static enum nat_result pkt_parse(struct pkt *p, const uint8_t *ip,
 				 uint32_t len, bool quote)
 {
 	uint32_t ihl, need;
-	uint16_t frag;
 
 	if (len < IP_HDR_MIN || ip[0] >> 4 != 4)
 		return NAT_MALFORMED;
 	ihl = (uint32_t)(ip[0] & 0x0f) * 4;
 	if (ihl < IP_HDR_MIN || ihl > len)
 		return NAT_MALFORMED;
-	frag = get16(ip + IP_FRAG);
-	if (frag & IPV4_OFFSET_MASK)
+	if (get16(ip + IP_FRAG) & IPV4_OFFSET_MASK)
 		return NAT_FRAGMENT;
 	p->proto = ip[IP_PROTO];
 	p->l4 = ihl;
 	p->l4_len = len - ihl;
+	/* Of a first fragment, "whole" is this fragment: see icmp_zero_fix. */
 	p->l4_whole = quote ? (uint32_t)get16(ip + IP_LEN) - ihl : p->l4_len;
-	/* Of a first fragment we never see the whole message, nor its
-	 * length: icmp_zero_fix must not judge it by this part. */
-	if (frag & IPV4_MF)
-		p->l4_whole = UINT32_MAX;
 	switch (p->proto) {
 	case IPPROTO_TCP_: need = sizeof(struct tcp_hdr); break;
 	case IPPROTO_UDP_: need = sizeof(struct udp_hdr); break;
@@ -207,7 +202,10 @@ static uint8_t pkt_tcp_flags(const uint8_t *ip, const struct pkt *p)
  * Only a result of 0 (1 in 65536) makes us scan the message, and only a
  * whole one: a quote cut short cannot tell.  0 and 0xffff are the same
  * number in one's complement, so a checksum covering this one is
- * unaffected.
+ * unaffected.  A first fragment is scanned as if it were the message: if
+ * its part is all zeros, 0xffff is right when the rest is zeros too, and
+ * still verifies when it is not (a receiver's sum of the other words is
+ * then 0xffff already, and adding either zero leaves it so).
  */
 static void icmp_zero_fix(uint8_t *l4, const struct pkt *p)
 {
@@ -255,6 +253,18 @@ static uint32_t endpoint_set(uint8_t *ip, const struct pkt *p, enum side side,
 	return all;
 }
 
+/* RFC 5508 REQ-3: an error whose ICMP checksum (when we hold the whole
+ * message: it is not a fragment) or whose quoted IP header checksum is
+ * wrong is dropped, not translated into a valid-looking one. */
+static bool icmp_error_intact(const uint8_t *ip, const struct pkt *outer,
+			      const uint8_t *quote, const struct pkt *q)
+{
+	if (!(get16(ip + IP_FRAG) & IPV4_MF) &&
+	    csum_fold(csum_partial(ip + outer->l4, outer->l4_len, 0)) != 0)
+		return false;
+	return csum_fold(csum_partial(quote, q->l4, 0)) == 0;
+}
+
 /*
  * RFC 5508 section 4.2: an ICMP error about a translated packet is
  * translated too, or the sender of that packet never learns of the
@@ -285,6 +295,8 @@ static enum nat_result icmp_error(struct nat *nat, struct nat_lcore *lc,
 	r = pkt_parse(&q, quote, outer->l4_len - ICMP_HDR, true);
 	if (r != NAT_OK)
 		return r;
+	if (!icmp_error_intact(ip, outer, quote, &q))
+		return NAT_MALFORMED;
 	/* Errors about errors are not sent (RFC 1122 3.2.2); the only ICMP
 	 * we translate one way is the echo request out, reply in. */
 	if (q.proto == IPPROTO_ICMP_ && quote[q.l4] != quoted_echo)

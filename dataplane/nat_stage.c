@@ -72,9 +72,9 @@ static void frag_send(struct dp_ctx *c, struct rte_mbuf *m,
 
 /*
  * The NAT has looked at the first fragment of datagram k (ip is it, as it
- * leaves).  Translated: remember its addresses for the later fragments and
- * send on those that came first.  Refused: those cannot be translated
- * either, so they go now rather than at the end of the hold time.
+ * leaves).  Translated: the fragments that came before it go on now,
+ * rewritten the same way.  Refused: those cannot be translated either,
+ * so they go now rather than at the end of the hold time.
  */
 static void frag_first(struct dp_ctx *c, const struct nat_frag_key *k,
 		       const uint8_t *ip, bool translated)
@@ -85,12 +85,7 @@ static void frag_first(struct dp_ctx *c, const struct nat_frag_key *k,
 
 	if (c->frag == NULL)
 		return;
-	nat_frag_addrs_get(ip, &to);
-	if (translated)
-		nat_frag_record(c->frag, k, &to, c->now);
-	if (nat_frag_held(c->frag) == 0)
-		return;
-	n = nat_frag_take(c->frag, k, held);
+	n = nat_frag_first(c->frag, k, ip, translated, c->now, &to, held);
 	for (unsigned i = 0; i < n; i++) {
 		struct rte_mbuf *m = held[i];
 
@@ -113,29 +108,29 @@ static void frag_first(struct dp_ctx *c, const struct nat_frag_key *k,
 static bool frag_later(struct dp_ctx *c, struct rte_mbuf *m, uint8_t *ip,
 		       enum nat_frag_kind kind, enum nat_frag_path path)
 {
-	struct nat_frag_key k;
-	struct nat_frag_addrs to;
-	void *evicted;
+	void *evicted = NULL;
 
-	if (kind == NAT_FRAG_UNSAFE || c->frag == NULL) {
+	if (c->frag == NULL) {
 		dp_drop(c->st, m, DROP_nat_fragment);
 		return false;
 	}
-	nat_frag_key_get(ip, path, &k);
-	if (nat_frag_lookup(c->frag, &k, c->now, &to)) {
-		nat_frag_rewrite(ip, &to);
+	switch (nat_frag_later(c->frag, ip, kind, path, m, c->now, &evicted)) {
+	case NAT_FRAG_TRANSLATED:
 		c->nat_lc->stats.fragments_translated++;
 		return true;
-	}
-	/* Out of order (REQ-14): wait for the first fragment. */
-	if (nat_frag_hold(c->frag, &k, m, c->now, &evicted) != 0) {
+	case NAT_FRAG_HELD:
+		/* Out of order (REQ-14): it waits for its first fragment. */
+		c->nat_lc->stats.fragments_held++;
+		if (evicted)
+			dp_drop(c->st, evicted, DROP_nat_fragment_timeout);
+		return false;
+	case NAT_FRAG_NO_ROOM:
 		dp_drop(c->st, m, DROP_nat_fragment_timeout);
 		return false;
+	default:
+		dp_drop(c->st, m, DROP_nat_fragment);
+		return false;
 	}
-	c->nat_lc->stats.fragments_held++;
-	if (evicted)
-		dp_drop(c->st, evicted, DROP_nat_fragment_timeout);
-	return false;
 }
 
 static bool is_later(enum nat_frag_kind kind)
@@ -196,7 +191,7 @@ bool nat_stage_out(struct dp_ctx *c, struct rte_mbuf *m, uint8_t *ip,
 	const struct ipv4_hdr *h = (const void *)ip;
 	uint32_t mtu = c->t->ports[PORT_PUBLIC].mtu;
 	enum nat_frag_kind kind = nat_frag_kind(ip);
-	struct nat_frag_key k;
+	struct nat_frag_key k = { 0 };
 	enum nat_result r;
 
 	/* Senders set DF on whole packets only; a fragment with DF over
@@ -208,7 +203,8 @@ bool nat_stage_out(struct dp_ctx *c, struct rte_mbuf *m, uint8_t *ip,
 	}
 	if (is_later(kind))
 		return frag_later(c, m, ip, kind, NAT_FRAG_OUT);
-	nat_frag_key_get(ip, NAT_FRAG_OUT, &k);      /* as it came in */
+	if (kind == NAT_FRAG_FIRST)
+		nat_frag_key_get(ip, NAT_FRAG_OUT, &k);  /* as it came in */
 	r = nat_out(c->dp->nat, c->nat_lc, &c->t->nat, ip, len, c->now);
 	/* Held fragments go first, in the order they came (the caller
 	 * sends this one when we return). */
@@ -228,7 +224,7 @@ void nat_stage_in(struct dp_ctx *c, struct rte_mbuf *m)
 	uint8_t *ip = rte_pktmbuf_mtod_offset(m, uint8_t *, meta->l3_off);
 	uint32_t len = rte_pktmbuf_data_len(m) - meta->l3_off;
 	enum nat_frag_kind kind;
-	struct nat_frag_key k;
+	struct nat_frag_key k = { 0 };
 	uint8_t family;
 	enum nat_result r;
 
@@ -243,7 +239,8 @@ void nat_stage_in(struct dp_ctx *c, struct rte_mbuf *m)
 			l3_forward(c, m, FROM_PUBLIC, UINT32_MAX);
 		return;
 	}
-	nat_frag_key_get(ip, NAT_FRAG_IN, &k);       /* as it came in */
+	if (kind == NAT_FRAG_FIRST)
+		nat_frag_key_get(ip, NAT_FRAG_IN, &k);   /* as it came in */
 	r = nat_in(c->dp->nat, c->nat_lc, &c->t->nat, ip, len, c->now);
 	if (kind == NAT_FRAG_FIRST)
 		frag_first(c, &k, ip, r == NAT_OK);
@@ -265,7 +262,7 @@ bool nat_stage_hairpin(struct dp_ctx *c, struct rte_mbuf *m, uint8_t *ip,
 		       uint32_t len)
 {
 	enum nat_frag_kind kind = nat_frag_kind(ip);
-	struct nat_frag_key k;
+	struct nat_frag_key k = { 0 };
 	enum nat_result r;
 
 	if (is_later(kind)) {
@@ -276,7 +273,8 @@ bool nat_stage_hairpin(struct dp_ctx *c, struct rte_mbuf *m, uint8_t *ip,
 			l3_forward(c, m, FROM_PUBLIC, UINT32_MAX);
 		return true;
 	}
-	nat_frag_key_get(ip, NAT_FRAG_HAIRPIN, &k);  /* as it came in */
+	if (kind == NAT_FRAG_FIRST)
+		nat_frag_key_get(ip, NAT_FRAG_HAIRPIN, &k); /* as it came in */
 	if (!nat_hairpin_target(c->dp->nat, &c->t->nat, ip, len, c->now)) {
 		if (kind == NAT_FRAG_FIRST)
 			frag_first(c, &k, ip, false);

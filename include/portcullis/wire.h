@@ -173,6 +173,25 @@ struct ipv6_hdr {
 	uint8_t dst[16];
 } __attribute__((packed));
 
+/* RFC 8200 section 4: the extension headers a router may find between
+ * the IPv6 header and the upper-layer one. */
+enum ipv6_ext_headers {
+	IPV6_EXT_HOP_BY_HOP = 0,
+	IPV6_EXT_ROUTING = 43,
+	IPV6_EXT_FRAGMENT = 44,
+	IPV6_EXT_DEST_OPTS = 60,
+};
+
+/* RFC 8200 section 4.5. */
+struct ipv6_frag_hdr {
+	uint8_t next_header;
+	uint8_t reserved;
+	uint16_t frag_off;             /* offset << 3 | M */
+	uint32_t id;
+} __attribute__((packed));
+
+enum ipv6_frag_bits { IPV6_FRAG_OFFSET_MASK = 0xfff8, IPV6_FRAG_MF = 0x0001 };
+
 struct udp_hdr {
 	uint16_t src_port;
 	uint16_t dst_port;
@@ -232,8 +251,10 @@ enum icmp_types {
 	ICMP6_DEST_UNREACH = 1,
 	ICMP6_NO_ROUTE_CODE = 0,       /* with ICMP6_DEST_UNREACH */
 	ICMP6_ADDR_UNREACH_CODE = 3,
+	ICMP6_ADMIN_PROHIBITED_CODE = 1, /* with ICMP6_DEST_UNREACH */
 	ICMP6_PACKET_TOO_BIG = 2,
 	ICMP6_TIME_EXCEEDED = 3,
+	ICMP6_PARAMETER_PROBLEM = 4,
 	ICMP6_ECHO_REQUEST = 128,
 	ICMP6_ECHO_REPLY = 129,
 	ICMP6_ROUTER_SOLICIT = 133,
@@ -262,6 +283,7 @@ _Static_assert(sizeof(struct vlan_hdr) == 4, "vlan");
 _Static_assert(sizeof(struct arp_hdr) == 28, "arp");
 _Static_assert(sizeof(struct ipv4_hdr) == 20, "ipv4");
 _Static_assert(sizeof(struct ipv6_hdr) == 40, "ipv6");
+_Static_assert(sizeof(struct ipv6_frag_hdr) == 8, "ipv6 fragment");
 _Static_assert(sizeof(struct udp_hdr) == 8, "udp");
 _Static_assert(sizeof(struct icmp_hdr) == 8, "icmp");
 _Static_assert(sizeof(struct tcp_hdr) == 20, "tcp");

@@ -48,6 +48,7 @@ static const char *const nat_good[] = {
 		 "Filtering = Endpoint-Independent\n",
 	/* 13 */ NATSEC MASQ "MSSClamp = 536\nMaxSessions = 67108864\n",
 	/* 14 */ NATSEC "Masquerade = 10.0.0.0/16\nMasquerade = 10.0.0.0/8, 10.0.0.5\n",
+	/* 15 */ NATSEC "AllowPrivateToTunnel = no\n" PEER2,   /* a firewall, no NAT */
 };
 
 static void test_nat_good_table(void **state)
@@ -152,8 +153,8 @@ static const struct bad_case nat_bad[] = {
 		    "gw.conf:12: duplicate Filtering (first at line 11)" },
 	/* 53 */ { NATSEC MASQ "MSSClamp = auto\nmssclamp = off\n", "gw.conf:12: duplicate MSSClamp (first at line 11)" },
 	/* 54 */ { NATSEC MASQ "[NAT]\n" MASQ, "gw.conf:11: duplicate section [NAT] (first at line 9)" },
-	/* 55 */ { NATSEC, "gw.conf:9: [NAT] needs Masquerade or Forward" },
-	/* 56 */ { NATSEC "AllowTunnelToPrivate = no\n" PEER2, "gw.conf:9: [NAT] needs Masquerade or Forward" },
+	/* 55 */ { NATSEC, "gw.conf:9: [NAT] needs Masquerade, Forward, AllowTunnelToPrivate or AllowPrivateToTunnel" },
+	/* 56 */ { NATSEC "UDPTimeout = 300\n" PEER2, "gw.conf:9: [NAT] needs Masquerade, Forward, AllowTunnelToPrivate or AllowPrivateToTunnel" },
 	/* 57 */ { IFACE "[NAT]\n" MASQ, "gw.conf:3: [NAT] needs a [Port public] section" },
 	/* 58 */ { IFACE "[Port public]\nDevice = d\nAddress = 2001:db8::2/64\n[NAT]\n" MASQ,
 		    "gw.conf:6: [NAT] needs ExternalAddress or an IPv4 Address on [Port public]" },

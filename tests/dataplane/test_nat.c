@@ -361,6 +361,44 @@ static void test_forward_ports_reserved(void **state)
 	fx_free(f);
 }
 
+/* Nor WireGuard's ListenPort for UDP: the fast path takes every UDP
+ * packet for it on a public address, so a mapping there would never see a
+ * reply.  Port preservation gives way, parity (REQ-4) does not; TCP and
+ * ICMP identifiers may use the number. */
+static void test_listen_port_reserved(void **state)
+{
+	static const char *const hosts[] = { "10.0.0.2", "10.0.0.3" };
+	struct fx *f = fx_new(1024);
+	struct nat_rewrite rw;
+
+	(void)state;
+	f->conf.listen_port = 51820;
+	assert_int_equal(out(f, UDP, "10.0.0.1", 51820, "198.51.100.7", 51820,
+			     0, 0, &rw), NAT_OK);
+	assert_int_not_equal(ntohs(rw.port), 51820);
+	assert_int_equal(ntohs(rw.port) & 1, 0);
+	assert_int_equal(out(f, TCP, "10.0.0.1", 51820, "198.51.100.7", 443,
+			     TCP_SYN, 0, &rw), NAT_OK);
+	assert_rw(&rw, EXT, 51820);
+	assert_int_equal(out(f, ICMP, "10.0.0.1", 51820, "198.51.100.7", 0, 0,
+			     0, &rw), NAT_OK);
+	assert_rw(&rw, EXT, 51820);
+	fx_free(f);
+	/* A PortRange around it: only the two others, then none. */
+	f = fx_new(1024);
+	f->conf.listen_port = 51820;
+	f->conf.port_min = 51819;
+	f->conf.port_max = 51821;
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(out(f, UDP, hosts[i], 51820, "198.51.100.7",
+				     53, 0, 0, &rw), NAT_OK);
+		assert_int_not_equal(ntohs(rw.port), 51820);
+	}
+	assert_int_equal(out(f, UDP, "10.0.0.4", 51820, "198.51.100.7", 53, 0,
+			     0, &rw), NAT_PORTS_EXHAUSTED);
+	fx_free(f);
+}
+
 /* --- TCP state machine (RFC 5382) ----------------------------------------- */
 
 enum { O = NAT_DIR_OUT, I = NAT_DIR_IN, END = 0xff };
@@ -692,6 +730,7 @@ int main(void)
 		cmocka_unit_test(test_filtering),
 		cmocka_unit_test(test_forwards),
 		cmocka_unit_test(test_forward_ports_reserved),
+		cmocka_unit_test(test_listen_port_reserved),
 		cmocka_unit_test(test_tcp_states),
 		cmocka_unit_test(test_tcp_no_session),
 		cmocka_unit_test(test_udp_icmp_timeouts),

@@ -654,11 +654,21 @@ gateway_start_daemon() {
 	PC_GW_PID=$!
 	for ((t = 0; t < 600; t++)); do
 		grep -q 'portcullisd: ready' "$PC_GW_LOG" && break
-		kill -0 "$PC_GW_PID" 2>/dev/null || fail "portcullisd exited during start-up"
+		kill -0 "$PC_GW_PID" 2>/dev/null || gateway_start_failed
 		sleep 0.1
 	done
 	grep -q 'portcullisd: ready' "$PC_GW_LOG" || fail "portcullisd not ready after 60 s"
 	step "portcullisd ready (pid $PC_GW_PID)"
+}
+
+# gateway_start_failed: the daemon exited before "ready".  AF_XDP needs
+# kernel and driver support (XDP on veth, AF_XDP sockets) that a machine may
+# lack: a port the net_af_xdp driver cannot set up is a skip, not a failure.
+gateway_start_failed() {
+	local why
+	why=$(grep -m1 -E '\[Port (public|private)\]: ' "$PC_GW_LOG" || true)
+	[[ $GW_PMD == net_af_xdp && -n $why ]] && pc_skip "net_af_xdp ports cannot be used here: $why"
+	fail "portcullisd exited during start-up"
 }
 
 gateway_start_reference() {
