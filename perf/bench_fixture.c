@@ -26,6 +26,7 @@
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
+#include <rte_mempool.h>
 #include <rte_ring.h>
 #include <rte_ring_elem.h>
 
@@ -33,6 +34,7 @@
 #include "checksum.h"
 #include "config.h"
 #include "crypto.h"
+#include "mss.h"
 #include "neigh.h"
 #include "noise.h"
 #include "port.h"
@@ -125,6 +127,12 @@ static int tables_init(struct bench_fixture *f, const struct port_info pi[PORT_C
 	}
 	t->listen_port = LISTEN_PORT;
 	t->tunnel_mtu = WG_DEFAULT_MTU;
+	/* No [NAT] section, as gateway_nat_tables publishes it: NAT off,
+	 * tunnel <-> private allowed both ways, MSSClamp = auto. */
+	nat_config_defaults(&t->nat);
+	t->mss_tunnel[0] = tcp_mss_for_mtu(t->tunnel_mtu, 4);
+	t->mss_tunnel[1] = tcp_mss_for_mtu(t->tunnel_mtu, 6);
+	t->mss_public = tcp_mss_for_mtu(t->ports[PORT_PUBLIC].mtu, 4);
 	t->allowedips = allowedips_create();
 	if (t->allowedips == NULL)
 		return -ENOMEM;
@@ -133,6 +141,25 @@ static int tables_init(struct bench_fixture *f, const struct port_info pi[PORT_C
 	t->peers = &f->peer;
 	t->n_peer_slots = 1;
 	return allowedips_insert(t->allowedips, &allowed, 0);
+}
+
+int bench_fixture_route_add(struct bench_fixture *f, unsigned port,
+			    const char *dst, const char *via)
+{
+	struct dp_port_conf *pc = &f->tables.ports[port];
+	struct dp_route *routes = realloc(pc->routes, (pc->n_routes + 1) * sizeof(*routes));
+	struct dp_route *r;
+
+	if (routes == NULL)
+		return -ENOMEM;
+	pc->routes = routes;
+	r = &routes[pc->n_routes];
+	memset(r, 0, sizeof(*r));
+	if (config_prefix_parse(dst, &r->dst) < 0 || config_addr_parse(via, &r->via) < 0)
+		return -EINVAL;
+	config_prefix_mask(&r->dst);
+	pc->n_routes++;
+	return allowedips_insert(pc->route_lpm, &r->dst, pc->n_routes - 1);
 }
 
 /* --- The peer and its session ----------------------------------------- */
@@ -191,8 +218,9 @@ void bench_fixture_refresh_key(struct bench_fixture *f)
 
 /* --- Neighbours: an ARP reply from each next hop ---------------------- */
 
-static int neigh_learn(struct bench_fixture *f, unsigned port, char *err,
-		       size_t errlen)
+int bench_fixture_neigh_learn(struct bench_fixture *f, unsigned port,
+			      const char *addr, const uint8_t mac_in[6],
+			      char *err, size_t errlen)
 {
 	const struct dp_port_conf *pc = &f->tables.ports[port];
 	struct rte_mbuf *m = rte_pktmbuf_alloc(f->dp.pool);
@@ -203,21 +231,21 @@ static int neigh_learn(struct bench_fixture *f, unsigned port, char *err,
 	uint8_t mac[6];
 
 	eth = m ? (void *)rte_pktmbuf_append(m, sizeof(*eth) + sizeof(*a)) : NULL;
-	if (eth == NULL || config_addr_parse(neigh_addr[port], &ip) < 0) {
+	if (eth == NULL || config_addr_parse(addr, &ip) < 0) {
 		snprintf(err, errlen, "cannot build an ARP reply");
 		rte_pktmbuf_free(m);
 		return -ENOMEM;
 	}
 	a = (void *)(eth + 1);
 	memcpy(eth->dst, pc->mac, 6);
-	memcpy(eth->src, neigh_macs[port], 6);
+	memcpy(eth->src, mac_in, 6);
 	eth->type = rte_cpu_to_be_16(ETHERTYPE_ARP);
 	a->htype = rte_cpu_to_be_16(1);
 	a->ptype = rte_cpu_to_be_16(ETHERTYPE_IPV4);
 	a->hlen = 6;
 	a->plen = 4;
 	a->oper = rte_cpu_to_be_16(ARP_OP_REPLY);
-	memcpy(a->sha, neigh_macs[port], 6);
+	memcpy(a->sha, mac_in, 6);
 	memcpy(a->spa, ip.bytes, 4);
 	memcpy(a->tha, pc->mac, 6);
 	memcpy(a->tpa, pc->addrs[0].addr.bytes, 4);
@@ -228,13 +256,23 @@ static int neigh_learn(struct bench_fixture *f, unsigned port, char *err,
 	meta->l3_off = sizeof(*eth);
 	neigh_input_arp(&f->ctx, m);          /* consumes m */
 
-	if (!neigh_lookup(f->dp.neigh, port, &ip, mac) ||
-	    memcmp(mac, neigh_macs[port], 6) != 0) {
-		snprintf(err, errlen, "neigh_input_arp did not learn %s", neigh_addr[port]);
+	if (!neigh_lookup(f->dp.neigh, port, &ip, mac) || memcmp(mac, mac_in, 6) != 0) {
+		snprintf(err, errlen, "neigh_input_arp did not learn %s", addr);
 		return -EPROTO;
 	}
-	memcpy(f->neigh_mac[port], mac, 6);
 	return 0;
+}
+
+/* The fixture's own next hop on port: the peer's endpoint, the private host. */
+static int neigh_learn(struct bench_fixture *f, unsigned port, char *err,
+		       size_t errlen)
+{
+	int ret = bench_fixture_neigh_learn(f, port, neigh_addr[port], neigh_macs[port],
+					    err, errlen);
+
+	if (ret == 0)
+		memcpy(f->neigh_mac[port], neigh_macs[port], 6);
+	return ret;
 }
 
 /* --- Set-up and tear-down ----------------------------------------------- */
@@ -267,8 +305,10 @@ int bench_fixture_create(struct bench_fixture *f, char *err, size_t errlen)
 	/* A worker's context (worker_main): queue 0, not the control thread. */
 	f->ctx = (struct dp_ctx){
 		.dp = &f->dp, .t = &f->tables, .st = &f->dp.stats[lcore],
+		.nat_lc = &f->dp.nat_lcore[lcore],
 		.queue = 0, .icmp_tokens = ICMP_ERRORS_BURST, .now = dp_now(),
 	};
+	nat_lcore_init(f->ctx.nat_lc);
 	for (unsigned p = 0; p < PORT_COUNT; p++) {
 		ret = neigh_learn(f, p, err, errlen);
 		if (ret < 0)
@@ -339,4 +379,109 @@ unsigned bench_frame_build(const struct bench_fixture *f, uint8_t *frame,
 	for (unsigned i = 0; i < size - sizeof(*ip) - sizeof(*udp); i++)
 		payload[i] = (uint8_t)(i * 7 + size);
 	return (unsigned)sizeof(*eth) + size;
+}
+
+/* --- What every timed loop shares ------------------------------------------ */
+
+void bench_mbuf_load(struct rte_mbuf *m, const uint8_t *frame, unsigned len,
+		     uint8_t in_port, uint16_t msg_off)
+{
+	struct pkt_meta *meta = pkt_meta(m);
+
+	memcpy(rte_pktmbuf_append(m, (uint16_t)len), frame, len);
+	memset(meta, 0, sizeof(*meta));
+	meta->in_port = in_port;
+	meta->l3_off = sizeof(struct eth_hdr);
+	meta->l3_family = IP_V4;
+	meta->msg_off = msg_off;
+}
+
+int bench_burst_alloc(struct bench_fixture *f, struct rte_mbuf **ms, unsigned n,
+		      char *err, size_t errlen)
+{
+	if (rte_pktmbuf_alloc_bulk(f->dp.pool, ms, n) == 0)
+		return 0;
+	snprintf(err, errlen, "mbuf pool exhausted (%u in use): a stage leaks mbufs",
+		 rte_mempool_in_use_count(f->dp.pool));
+	return -ENOBUFS;
+}
+
+unsigned bench_tx_intercept(struct dp_ctx *c, unsigned port,
+			    struct rte_mbuf **out, unsigned max)
+{
+	unsigned n = c->n_tx[port];
+
+	if (n > max)
+		n = max;
+	memcpy(out, c->tx[port], n * sizeof(*out));
+	for (unsigned i = n; i < c->n_tx[port]; i++)
+		rte_pktmbuf_free(c->tx[port][i]);
+	c->n_tx[port] = 0;
+	return n;
+}
+
+struct rte_mbuf *bench_tx_take_one(struct dp_ctx *c, unsigned port)
+{
+	struct rte_mbuf *m = NULL;
+	bool one = c->n_tx[port] == 1 && c->n_tx[!port] == 0;
+
+	bench_tx_intercept(c, !port, &m, 0);
+	if (bench_tx_intercept(c, port, &m, one ? 1 : 0) == 1)
+		return m;
+	return NULL;
+}
+
+void bench_snapshot_take(struct bench_fixture *f, struct bench_snapshot *s)
+{
+	s->st = *f->ctx.st;
+	for (unsigned p = 0; p < PORT_COUNT; p++) {
+		struct rte_eth_stats es;
+
+		s->opackets[p] = rte_eth_stats_get(f->tables.ports[p].port_id, &es) == 0
+				 ? es.opackets : 0;
+	}
+}
+
+int bench_run_check(struct bench_fixture *f, const struct bench_snapshot *before,
+		    uint64_t n, unsigned out_port, char *err, size_t errlen)
+{
+	struct bench_snapshot after;
+	uint64_t sent, counted, other;
+
+	bench_snapshot_take(f, &after);
+	if (errlen)
+		err[0] = '\0';
+	/* Every reason: one drop can count twice (an ICMP error suppressed
+	 * for the packet dropped as nat_table_full). */
+	for (unsigned d = 0, at = 0; d < DROP_COUNT; d++) {
+		uint64_t dropped = after.st.drops[d] - before->st.drops[d];
+
+		if (dropped && at < errlen)
+			at += (unsigned)snprintf(err + at, errlen - at,
+						 "%s%lu of %lu packets dropped as '%s'",
+						 at ? ", " : "", dropped, n,
+						 dp_drop_names[d]);
+	}
+	if (err[0])
+		return -EPROTO;
+	sent = after.st.port[out_port].tx_packets - before->st.port[out_port].tx_packets;
+	counted = after.opackets[out_port] - before->opackets[out_port];
+	other = after.st.port[!out_port].tx_packets - before->st.port[!out_port].tx_packets;
+	if (sent != n || counted != n || other != 0) {
+		snprintf(err, errlen, "%lu packets in, %lu sent, %lu counted by the port, "
+			 "%lu out of the wrong port", n, sent, counted, other);
+		return -EPROTO;
+	}
+	if (rte_ring_count(f->dp.exception_ring) || rte_ring_count(f->dp.event_ring) ||
+	    rte_ring_count(f->dp.handshake_ring)) {
+		snprintf(err, errlen, "packets or events went to the control thread "
+			 "(staged, neighbour miss or rekey)");
+		return -EPROTO;
+	}
+	if (rte_mempool_in_use_count(f->dp.pool) != 0) {
+		snprintf(err, errlen, "%u mbufs still in use after the run",
+			 rte_mempool_in_use_count(f->dp.pool));
+		return -EPROTO;
+	}
+	return 0;
 }

@@ -31,10 +31,7 @@
 #include <string.h>
 
 #include <rte_byteorder.h>
-#include <rte_ethdev.h>
 #include <rte_mbuf.h>
-#include <rte_mempool.h>
-#include <rte_ring.h>
 
 #include "checksum.h"
 #include "noise.h"
@@ -52,123 +49,25 @@ enum {
 
 _Static_assert(BENCH_MSGS % DP_BURST == 0, "whole bursts per message cycle");
 
-/* --- Loading bursts ------------------------------------------------------ */
-
-/* What the NIC and classify() would leave: the frame, l3_off, in_port. */
-static void mbuf_load(struct rte_mbuf *m, const uint8_t *frame, unsigned len,
-		      uint8_t in_port, uint16_t msg_off)
-{
-	struct pkt_meta *meta = pkt_meta(m);
-
-	memcpy(rte_pktmbuf_append(m, (uint16_t)len), frame, len);
-	memset(meta, 0, sizeof(*meta));
-	meta->in_port = in_port;
-	meta->l3_off = ETH_LEN;
-	meta->l3_family = IP_V4;
-	meta->msg_off = msg_off;
-}
-
-static int burst_alloc(struct bench_fixture *f, struct rte_mbuf **ms, unsigned n,
-		       char *err, size_t errlen)
-{
-	if (rte_pktmbuf_alloc_bulk(f->dp.pool, ms, n) == 0)
-		return 0;
-	snprintf(err, errlen, "mbuf pool exhausted (%u in use): a stage leaks mbufs",
-		 rte_mempool_in_use_count(f->dp.pool));
-	return -ENOBUFS;
-}
-
-/* Take what the stages queued for port instead of sending it. */
-static unsigned tx_intercept(struct dp_ctx *c, unsigned port,
-			     struct rte_mbuf **out, unsigned max)
-{
-	unsigned n = c->n_tx[port];
-
-	if (n > max)
-		n = max;
-	memcpy(out, c->tx[port], n * sizeof(*out));
-	for (unsigned i = n; i < c->n_tx[port]; i++)
-		rte_pktmbuf_free(c->tx[port][i]);
-	c->n_tx[port] = 0;
-	return n;
-}
-
-/* The one packet a stage queued on port, NULL (and nothing left queued)
- * if it queued anything else. */
-static struct rte_mbuf *tx_take_one(struct dp_ctx *c, unsigned port)
-{
-	struct rte_mbuf *m = NULL;
-	bool one = c->n_tx[port] == 1 && c->n_tx[!port] == 0;
-
-	tx_intercept(c, !port, &m, 0);
-	if (tx_intercept(c, port, &m, one ? 1 : 0) == 1)
-		return m;
-	return NULL;
-}
-
 /* --- Validity of a run --------------------------------------------------- */
 
-struct snapshot {
-	struct dp_lcore_stats st;
-	uint64_t opackets[PORT_COUNT];        /* as the ethdev counted them */
-};
-
-static void snapshot_take(struct bench_fixture *f, struct snapshot *s)
-{
-	s->st = *f->ctx.st;
-	for (unsigned p = 0; p < PORT_COUNT; p++) {
-		struct rte_eth_stats es;
-
-		s->opackets[p] = rte_eth_stats_get(f->tables.ports[p].port_id, &es) == 0
-				 ? es.opackets : 0;
-	}
-}
-
-/* n packets went in; exactly n must have left by out_port and nothing may
- * have been dropped, staged, handed to the control thread or leaked. */
-static int run_check(struct bench_fixture *f, const struct snapshot *before,
+/* bench_run_check, and every one of the n packets went through the stage. */
+static int run_check(struct bench_fixture *f, const struct bench_snapshot *before,
 		     uint64_t n, unsigned out_port, enum bench_kind kind,
 		     char *err, size_t errlen)
 {
-	struct snapshot after;
-	uint64_t stage_count, other;
+	const struct dp_lcore_stats *st = f->ctx.st;
+	uint64_t stage_count = kind == BENCH_ENCAP
+		? st->encap_packets - before->st.encap_packets
+		: st->decap_packets - before->st.decap_packets;
+	int ret = bench_run_check(f, before, n, out_port, err, errlen);
 
-	snapshot_take(f, &after);
-	for (unsigned d = 0; d < DROP_COUNT; d++) {
-		uint64_t dropped = after.st.drops[d] - before->st.drops[d];
-
-		if (dropped) {
-			snprintf(err, errlen, "%lu of %lu packets dropped as '%s'",
-				 dropped, n, dp_drop_names[d]);
-			return -EPROTO;
-		}
+	if (ret == 0 && stage_count != n) {
+		snprintf(err, errlen, "%lu packets in, %lu through %s", n, stage_count,
+			 bench_kind_names[kind]);
+		ret = -EPROTO;
 	}
-	stage_count = kind == BENCH_ENCAP
-		? after.st.encap_packets - before->st.encap_packets
-		: after.st.decap_packets - before->st.decap_packets;
-	other = after.st.port[!out_port].tx_packets - before->st.port[!out_port].tx_packets;
-	if (stage_count != n ||
-	    after.st.port[out_port].tx_packets - before->st.port[out_port].tx_packets != n ||
-	    after.opackets[out_port] - before->opackets[out_port] != n || other != 0) {
-		snprintf(err, errlen, "%lu packets in, %lu through the stage, %lu sent, "
-			 "%lu counted by the port, %lu out of the wrong port", n,
-			 stage_count,
-			 after.st.port[out_port].tx_packets - before->st.port[out_port].tx_packets,
-			 after.opackets[out_port] - before->opackets[out_port], other);
-		return -EPROTO;
-	}
-	if (rte_ring_count(f->dp.exception_ring) || rte_ring_count(f->dp.event_ring) ||
-	    rte_ring_count(f->dp.handshake_ring)) {
-		snprintf(err, errlen, "packets or events went to the control thread "
-			 "(staged, neighbour miss or rekey)");
-		return -EPROTO;
-	}
-	if (rte_mempool_in_use_count(f->dp.pool) != 0) {
-		snprintf(err, errlen, "%u mbufs still in use after the run",
-			 rte_mempool_in_use_count(f->dp.pool));
-		return -EPROTO;
-	}
-	return 0;
+	return ret;
 }
 
 /* --- Functional checks before timing -------------------------------------- */
@@ -218,12 +117,12 @@ static int encap_verify(struct bench_fixture *f, unsigned size, char *err,
 	uint64_t counter;
 	int ret = -EPROTO;
 
-	if (burst_alloc(f, &m, 1, err, errlen) < 0)
+	if (bench_burst_alloc(f, &m, 1, err, errlen) < 0)
 		return -ENOBUFS;
-	mbuf_load(m, in, len, IN_PRIVATE, 0);
+	bench_mbuf_load(m, in, len, IN_PRIVATE, 0);
 	c->now = dp_now();
 	l3_forward(c, m, FROM_PRIVATE, UINT32_MAX);
-	m = tx_take_one(c, PORT_PUBLIC);
+	m = bench_tx_take_one(c, PORT_PUBLIC);
 	if (m == NULL) {
 		snprintf(err, errlen, "encap: the packet did not reach the public TX queue");
 		return -EPROTO;
@@ -255,12 +154,12 @@ static int decap_verify(struct bench_fixture *f, unsigned size, char *err,
 	struct rte_mbuf *m;
 	int ret = 0;
 
-	if (burst_alloc(f, &m, 1, err, errlen) < 0)
+	if (bench_burst_alloc(f, &m, 1, err, errlen) < 0)
 		return -ENOBUFS;
-	mbuf_load(m, f->msgs, f->msg_len, IN_PUBLIC, MSG_OFF);
+	bench_mbuf_load(m, f->msgs, f->msg_len, IN_PUBLIC, MSG_OFF);
 	c->now = dp_now();
 	tunnel_decap(c, m, MSG_OFF, &f->peer_endpoint);
-	m = tx_take_one(c, PORT_PRIVATE);
+	m = bench_tx_take_one(c, PORT_PRIVATE);
 	if (m == NULL) {
 		snprintf(err, errlen, "decap: the packet did not reach the private TX queue");
 		return -EPROTO;
@@ -311,15 +210,15 @@ static int msgs_make(struct bench_fixture *f, unsigned size, char *err, size_t e
 		return -ENOMEM;
 	}
 	for (unsigned k = 0; k < BENCH_MSGS; k += DP_BURST) {
-		if (burst_alloc(f, ms, DP_BURST, err, errlen) < 0)
+		if (bench_burst_alloc(f, ms, DP_BURST, err, errlen) < 0)
 			return -ENOBUFS;
 		c->now = dp_now();
 		for (unsigned i = 0; i < DP_BURST; i++) {
-			mbuf_load(ms[i], inner, len, IN_PRIVATE, 0);
+			bench_mbuf_load(ms[i], inner, len, IN_PRIVATE, 0);
 			tunnel_encap(c, ms[i], f->peer);
 		}
 		if (c->n_tx[PORT_PRIVATE] != 0 ||
-		    tx_intercept(c, PORT_PUBLIC, ms, DP_BURST) != DP_BURST) {
+		    bench_tx_intercept(c, PORT_PUBLIC, ms, DP_BURST) != DP_BURST) {
 			snprintf(err, errlen, "tunnel_encap did not queue every message");
 			return -EPROTO;
 		}
@@ -363,18 +262,18 @@ int bench_encap_run(struct bench_fixture *f, unsigned size, uint64_t min_ns,
 	unsigned len = bench_frame_build(f, frame, size, true);
 	struct rte_mbuf *ms[DP_BURST];
 	struct dp_ctx *c = &f->ctx;
-	struct snapshot before;
+	struct bench_snapshot before;
 	uint64_t ns = 0, n = 0;
 
 	bench_fixture_refresh_key(f);
-	snapshot_take(f, &before);
+	bench_snapshot_take(f, &before);
 	while (ns < min_ns) {
 		uint64_t t0;
 
-		if (burst_alloc(f, ms, DP_BURST, err, errlen) < 0)
+		if (bench_burst_alloc(f, ms, DP_BURST, err, errlen) < 0)
 			return -ENOBUFS;
 		for (unsigned i = 0; i < DP_BURST; i++)
-			mbuf_load(ms[i], frame, len, IN_PRIVATE, 0);
+			bench_mbuf_load(ms[i], frame, len, IN_PRIVATE, 0);
 
 		t0 = dp_now();
 		dp_ctx_begin_burst(c, t0);
@@ -394,7 +293,7 @@ int bench_decap_run(struct bench_fixture *f, unsigned size, uint64_t min_ns,
 {
 	struct rte_mbuf *ms[DP_BURST];
 	struct dp_ctx *c = &f->ctx;
-	struct snapshot before;
+	struct bench_snapshot before;
 	uint64_t ns = 0, n = 0;
 	unsigned k = BENCH_MSGS;
 
@@ -403,7 +302,7 @@ int bench_decap_run(struct bench_fixture *f, unsigned size, uint64_t min_ns,
 		return -EINVAL;
 	}
 	bench_fixture_refresh_key(f);
-	snapshot_take(f, &before);
+	bench_snapshot_take(f, &before);
 	while (ns < min_ns) {
 		uint64_t t0;
 
@@ -411,10 +310,10 @@ int bench_decap_run(struct bench_fixture *f, unsigned size, uint64_t min_ns,
 			k = 0;
 			replay_window_init(&f->kp->noise.replay);
 		}
-		if (burst_alloc(f, ms, DP_BURST, err, errlen) < 0)
+		if (bench_burst_alloc(f, ms, DP_BURST, err, errlen) < 0)
 			return -ENOBUFS;
 		for (unsigned i = 0; i < DP_BURST; i++, k++)
-			mbuf_load(ms[i], f->msgs + (size_t)k * f->msg_stride, f->msg_len,
+			bench_mbuf_load(ms[i], f->msgs + (size_t)k * f->msg_stride, f->msg_len,
 				  IN_PUBLIC, MSG_OFF);
 
 		t0 = dp_now();
