@@ -569,30 +569,6 @@ static enum nat_result flow_out_create(struct nat *nat, struct nat_lcore *lc,
 	return session_create(nat, lc, c, &want, NAT_DIR_OUT, tcp_flags, out);
 }
 
-enum nat_result nat_flow_out(struct nat *nat, struct nat_lcore *lc,
-			     const struct nat_config *conf,
-			     const struct nat_tuple *t, uint8_t tcp_flags,
-			     uint64_t now, struct nat_rewrite *rw)
-{
-	const struct nat_clock c = nat_clock_at(conf, now);
-	const struct nat_key k = key_of(t, NAT_DIR_OUT);
-	uint32_t idx = nat_index_find(nat, &k, &c);
-	struct nat_session *s;
-	enum nat_result r;
-
-	if (idx != NAT_NONE) {
-		s = nat_session_at(nat, idx);
-	} else {
-		r = flow_out_create(nat, lc, conf, &c, t, tcp_flags, &s);
-		if (r != NAT_OK)
-			return r;
-	}
-	session_touch(s, &c, NAT_DIR_OUT, tcp_flags);
-	rw->addr = s->ext_addr;
-	rw->port = s->ext_port;
-	return NAT_OK;
-}
-
 /* Which internal endpoint would take inbound t with no session: a
  * forward's, or under endpoint-independent filtering (REQ-8) the one
  * whose mapping t is addressed to.  *mapping is NAT_NONE for a forward. */
@@ -654,13 +630,13 @@ static enum nat_result flow_in_create(struct nat *nat, struct nat_lcore *lc,
 			      out);
 }
 
-enum nat_result nat_flow_in(struct nat *nat, struct nat_lcore *lc,
-			    const struct nat_config *conf,
-			    const struct nat_tuple *t, uint8_t tcp_flags,
-			    uint64_t now, struct nat_rewrite *rw)
+enum nat_result nat_flow(struct nat *nat, struct nat_lcore *lc,
+			 const struct nat_config *conf, enum nat_dir dir,
+			 const struct nat_tuple *t, uint8_t tcp_flags,
+			 uint64_t now, struct nat_rewrite *rw)
 {
 	const struct nat_clock c = nat_clock_at(conf, now);
-	const struct nat_key k = key_of(t, NAT_DIR_IN);
+	const struct nat_key k = key_of(t, dir);
 	uint32_t idx = nat_index_find(nat, &k, &c);
 	struct nat_session *s;
 	enum nat_result r;
@@ -668,13 +644,15 @@ enum nat_result nat_flow_in(struct nat *nat, struct nat_lcore *lc,
 	if (idx != NAT_NONE) {
 		s = nat_session_at(nat, idx);
 	} else {
-		r = flow_in_create(nat, lc, conf, &c, t, tcp_flags, &s);
+		r = dir == NAT_DIR_OUT
+			? flow_out_create(nat, lc, conf, &c, t, tcp_flags, &s)
+			: flow_in_create(nat, lc, conf, &c, t, tcp_flags, &s);
 		if (r != NAT_OK)
 			return r;
 	}
-	session_touch(s, &c, NAT_DIR_IN, tcp_flags);
-	rw->addr = s->int_addr;
-	rw->port = s->int_port;
+	session_touch(s, &c, dir, tcp_flags);
+	rw->addr = dir == NAT_DIR_OUT ? s->ext_addr : s->int_addr;
+	rw->port = dir == NAT_DIR_OUT ? s->ext_port : s->int_port;
 	return NAT_OK;
 }
 

@@ -35,29 +35,45 @@ struct nat_rewrite {
 enum nat_dir { NAT_DIR_OUT, NAT_DIR_IN };
 
 /*
- * Outbound packet of flow t (inside -> remote): find its session or create
- * it (with a mapping, per EIM; a port forward's internal endpoint uses the
- * forward's external port), refresh its timer (REQ-6) and feed tcp_flags
- * (0 for UDP/ICMP) to the TCP state machine.  Results: NAT_OK (rw = new
- * source), NAT_NOT_MASQUERADED, NAT_PORTS_EXHAUSTED, NAT_TABLE_FULL,
- * NAT_NO_SESSION (TCP RST for no session: nothing to create).
- */
-enum nat_result nat_flow_out(struct nat *nat, struct nat_lcore *lc,
-			     const struct nat_config *conf,
-			     const struct nat_tuple *t, uint8_t tcp_flags,
-			     uint64_t now, struct nat_rewrite *rw);
-
-/*
- * Inbound packet of flow t (remote -> external endpoint): find the session
- * by its inbound key, or create one for a port forward, or (endpoint-
- * independent filtering only) for an existing mapping.  Refreshes the
- * timer and feeds the TCP state machine.  Results: NAT_OK (rw = new
+ * A packet of flow t going dir: find its session or create it, refresh
+ * its timer (REQ-6) and feed tcp_flags (0 for UDP/ICMP) to the TCP state
+ * machine.  rw gets the other side of the translation.
+ *
+ * NAT_DIR_OUT (inside -> remote): a new session gets a mapping, per EIM;
+ * a port forward's internal endpoint uses the forward's external port.
+ * Results: NAT_OK (rw = new source), NAT_NOT_MASQUERADED,
+ * NAT_PORTS_EXHAUSTED, NAT_TABLE_FULL, NAT_NO_SESSION (TCP RST for no
+ * session: nothing to create).
+ *
+ * NAT_DIR_IN (remote -> external endpoint): the session is found by its
+ * inbound key, or created for a port forward, or (endpoint-independent
+ * filtering only) for an existing mapping.  Results: NAT_OK (rw = new
  * destination), NAT_NO_SESSION, NAT_TABLE_FULL.
  */
-enum nat_result nat_flow_in(struct nat *nat, struct nat_lcore *lc,
-			    const struct nat_config *conf,
-			    const struct nat_tuple *t, uint8_t tcp_flags,
-			    uint64_t now, struct nat_rewrite *rw);
+enum nat_result nat_flow(struct nat *nat, struct nat_lcore *lc,
+			 const struct nat_config *conf, enum nat_dir dir,
+			 const struct nat_tuple *t, uint8_t tcp_flags,
+			 uint64_t now, struct nat_rewrite *rw);
+
+static inline enum nat_result nat_flow_out(struct nat *nat,
+					   struct nat_lcore *lc,
+					   const struct nat_config *conf,
+					   const struct nat_tuple *t,
+					   uint8_t tcp_flags, uint64_t now,
+					   struct nat_rewrite *rw)
+{
+	return nat_flow(nat, lc, conf, NAT_DIR_OUT, t, tcp_flags, now, rw);
+}
+
+static inline enum nat_result nat_flow_in(struct nat *nat,
+					  struct nat_lcore *lc,
+					  const struct nat_config *conf,
+					  const struct nat_tuple *t,
+					  uint8_t tcp_flags, uint64_t now,
+					  struct nat_rewrite *rw)
+{
+	return nat_flow(nat, lc, conf, NAT_DIR_IN, t, tcp_flags, now, rw);
+}
 
 /*
  * Look only: no creation, no refresh, no TCP state change (ICMP errors,
@@ -77,6 +93,19 @@ enum nat_result nat_flow_find(struct nat *nat, const struct nat_config *conf,
 bool nat_mapping_find(struct nat *nat, const struct nat_config *conf,
 		      uint8_t proto, uint32_t int_addr, uint16_t int_port,
 		      uint64_t now, struct nat_rewrite *ext);
+
+/*
+ * The IPv4 header of a packet of len bytes, as both the NAT (nat_packet.c)
+ * and tracking (nat_track.c) read it: NAT_OK with *ihl the header's
+ * length, NAT_FRAGMENT for a later fragment (an offset, so no transport
+ * header: RFC 791), else NAT_MALFORMED.  The total length field is the
+ * caller's to have checked against the frame.
+ */
+enum nat_result nat_pkt_parse4(const uint8_t *ip, uint32_t len, uint32_t *ihl);
+
+/* A whole TCP header at tcp, l4_len bytes from it to the packet's end,
+ * with a data offset that fits (RFC 9293 3.1). */
+bool nat_pkt_tcp_whole(const uint8_t *tcp, uint32_t l4_len);
 
 /* Map an IP protocol number to the per-protocol counter index. */
 static inline enum nat_proto_index nat_proto_index(uint8_t proto)

@@ -106,6 +106,29 @@ static bool is_icmp_error(uint8_t type)
 	       type == ICMP_PARAMETER_PROBLEM;
 }
 
+/* Shared with nat_track.c (nat_internal.h). */
+enum nat_result nat_pkt_parse4(const uint8_t *ip, uint32_t len, uint32_t *ihl)
+{
+	if (len < IP_HDR_MIN || ip[0] >> 4 != 4)
+		return NAT_MALFORMED;
+	*ihl = (uint32_t)(ip[0] & 0x0f) * 4;
+	if (*ihl < IP_HDR_MIN || *ihl > len)
+		return NAT_MALFORMED;
+	if (get16(ip + IP_FRAG) & IPV4_OFFSET_MASK)
+		return NAT_FRAGMENT;
+	return NAT_OK;
+}
+
+bool nat_pkt_tcp_whole(const uint8_t *tcp, uint32_t l4_len)
+{
+	uint32_t doff;
+
+	if (l4_len < sizeof(struct tcp_hdr))
+		return false;
+	doff = (uint32_t)(tcp[TCP_DOFF] >> 4) * 4;
+	return doff >= sizeof(struct tcp_hdr) && doff <= l4_len;
+}
+
 /*
  * Split ip (len bytes) at its transport header.  A packet we translate
  * needs its whole transport header; a quote needs only the first 8 bytes
@@ -124,14 +147,11 @@ static enum nat_result pkt_parse(struct pkt *p, const uint8_t *ip,
 				 uint32_t len, bool quote)
 {
 	uint32_t ihl, need;
+	enum nat_result r;
 
-	if (len < IP_HDR_MIN || ip[0] >> 4 != 4)
-		return NAT_MALFORMED;
-	ihl = (uint32_t)(ip[0] & 0x0f) * 4;
-	if (ihl < IP_HDR_MIN || ihl > len)
-		return NAT_MALFORMED;
-	if (get16(ip + IP_FRAG) & IPV4_OFFSET_MASK)
-		return NAT_FRAGMENT;
+	r = nat_pkt_parse4(ip, len, &ihl);
+	if (r != NAT_OK)
+		return r;
 	p->proto = ip[IP_PROTO];
 	p->l4 = ihl;
 	p->l4_len = len - ihl;
@@ -147,12 +167,9 @@ static enum nat_result pkt_parse(struct pkt *p, const uint8_t *ip,
 		need = QUOTE_L4_MIN;
 	if (p->l4_len < need)
 		return NAT_MALFORMED;
-	if (p->proto == IPPROTO_TCP_ && !quote) {
-		uint32_t doff = (uint32_t)(ip[ihl + TCP_DOFF] >> 4) * 4;
-
-		if (doff < sizeof(struct tcp_hdr) || doff > p->l4_len)
-			return NAT_MALFORMED;
-	}
+	if (p->proto == IPPROTO_TCP_ && !quote &&
+	    !nat_pkt_tcp_whole(ip + ihl, p->l4_len))
+		return NAT_MALFORMED;
 	return NAT_OK;
 }
 
@@ -317,10 +334,17 @@ static enum nat_result icmp_error(struct nat *nat, struct nat_lcore *lc,
 	return NAT_OK;
 }
 
-static enum nat_result out(struct nat *nat, struct nat_lcore *lc,
-			   const struct nat_config *conf, uint8_t *ip,
-			   uint32_t len, uint64_t now)
+/*
+ * Translate a packet going dir.  The ICMP a flow may carry: echo requests
+ * out and their replies in.  Inbound echo requests are the gateway's to
+ * answer (NAT_LOCAL), so an inside host never has an echo to reply to
+ * through us; errors travel both ways, translated with what they quote.
+ */
+static enum nat_result translate(struct nat *nat, struct nat_lcore *lc,
+				 const struct nat_config *conf, uint8_t *ip,
+				 uint32_t len, enum nat_dir dir, uint64_t now)
 {
+	uint8_t echo = dir == NAT_DIR_OUT ? ICMP_ECHO_REQUEST : ICMP_ECHO_REPLY;
 	struct nat_rewrite rw;
 	struct nat_tuple t;
 	enum nat_result r;
@@ -332,46 +356,18 @@ static enum nat_result out(struct nat *nat, struct nat_lcore *lc,
 	if (p.proto == IPPROTO_ICMP_) {
 		uint8_t type = ip[p.l4];
 
-		if (is_icmp_error(type))
-			return icmp_error(nat, lc, conf, ip, &p, NAT_DIR_OUT, now);
-		/* Inbound echo requests are answered by the gateway, so an
-		 * inside host never has an echo to reply to through us. */
-		if (type != ICMP_ECHO_REQUEST)
-			return NAT_UNSUPPORTED;
-	}
-	pkt_tuple(ip, &p, NAT_DIR_OUT, &t);
-	r = nat_flow_out(nat, lc, conf, &t, pkt_tcp_flags(ip, &p), now, &rw);
-	if (r == NAT_OK)
-		endpoint_set(ip, &p, SIDE_SRC, &rw);
-	return r;
-}
-
-static enum nat_result in(struct nat *nat, struct nat_lcore *lc,
-			  const struct nat_config *conf, uint8_t *ip,
-			  uint32_t len, uint64_t now)
-{
-	struct nat_rewrite rw;
-	struct nat_tuple t;
-	enum nat_result r;
-	struct pkt p;
-
-	r = pkt_parse(&p, ip, len, false);
-	if (r != NAT_OK)
-		return r;
-	if (p.proto == IPPROTO_ICMP_) {
-		uint8_t type = ip[p.l4];
-
-		if (type == ICMP_ECHO_REQUEST)
+		if (dir == NAT_DIR_IN && type == ICMP_ECHO_REQUEST)
 			return NAT_LOCAL;
 		if (is_icmp_error(type))
-			return icmp_error(nat, lc, conf, ip, &p, NAT_DIR_IN, now);
-		if (type != ICMP_ECHO_REPLY)
+			return icmp_error(nat, lc, conf, ip, &p, dir, now);
+		if (type != echo)
 			return NAT_UNSUPPORTED;
 	}
-	pkt_tuple(ip, &p, NAT_DIR_IN, &t);
-	r = nat_flow_in(nat, lc, conf, &t, pkt_tcp_flags(ip, &p), now, &rw);
+	pkt_tuple(ip, &p, dir, &t);
+	r = nat_flow(nat, lc, conf, dir, &t, pkt_tcp_flags(ip, &p), now, &rw);
 	if (r == NAT_OK)
-		endpoint_set(ip, &p, SIDE_DST, &rw);
+		endpoint_set(ip, &p, dir == NAT_DIR_OUT ? SIDE_SRC : SIDE_DST,
+			     &rw);
 	return r;
 }
 
@@ -386,14 +382,14 @@ enum nat_result nat_out(struct nat *nat, struct nat_lcore *lc,
 			const struct nat_config *conf, uint8_t *ip,
 			uint32_t len, uint64_t now)
 {
-	return count(lc, out(nat, lc, conf, ip, len, now));
+	return count(lc, translate(nat, lc, conf, ip, len, NAT_DIR_OUT, now));
 }
 
 enum nat_result nat_in(struct nat *nat, struct nat_lcore *lc,
 		       const struct nat_config *conf, uint8_t *ip,
 		       uint32_t len, uint64_t now)
 {
-	return count(lc, in(nat, lc, conf, ip, len, now));
+	return count(lc, translate(nat, lc, conf, ip, len, NAT_DIR_IN, now));
 }
 
 /*

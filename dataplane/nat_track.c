@@ -37,9 +37,12 @@
  *    from the denied side.
  *
  * Parsing is the minimum tracking needs, IPv4 and IPv6 (with RFC 8200
- * extension headers).  Its IPv4 half duplicates pkt_parse and pkt_tuple
- * of nat_packet.c, which is IPv4 only and being reworked for fragments;
- * the two should become one once that work is in.
+ * extension headers).  The IPv4 header and the TCP header are checked by
+ * the NAT's own nat_pkt_parse4 and nat_pkt_tcp_whole (nat_packet.c), so a
+ * packet is malformed or a later fragment to both alike.  The rest stays
+ * apart: a tracked key holds IPv4 or IPv6 endpoints, opener first, where
+ * the NAT's tuple is IPv4 in travel order, and tracking needs no quote
+ * lengths nor checksum offsets.
  */
 #include "nat_table.h"
 
@@ -50,8 +53,6 @@
 #include "portcullis/wire.h"
 
 enum {
-	IP4_HDR = sizeof(struct ipv4_hdr),
-	IP4_FRAG = offsetof(struct ipv4_hdr, frag_off),
 	IP4_PROTO = offsetof(struct ipv4_hdr, protocol),
 	IP4_SRC = offsetof(struct ipv4_hdr, src),
 	IP4_DST = offsetof(struct ipv4_hdr, dst),
@@ -61,7 +62,6 @@ enum {
 	IP6_DST = offsetof(struct ipv6_hdr, dst),
 	IP6_FRAG = offsetof(struct ipv6_frag_hdr, frag_off),
 	EXT_UNIT = 8,                   /* RFC 8200: extension header sizes */
-	TCP_DOFF = offsetof(struct tcp_hdr, data_off),
 	TCP_FLAGS = offsetof(struct tcp_hdr, flags),
 	ICMP_HDR = sizeof(struct icmp_hdr),
 	ICMP_ID = offsetof(struct icmp_hdr, rest),   /* id, then sequence */
@@ -102,14 +102,11 @@ static uint16_t get16(const uint8_t *p)
 static enum nat_result parse_v4(struct pkt *p, const uint8_t *ip, uint32_t len)
 {
 	uint32_t ihl;
+	enum nat_result r;
 
-	if (len < IP4_HDR)
-		return NAT_MALFORMED;
-	ihl = (uint32_t)(ip[0] & 0x0f) * 4;
-	if (ihl < IP4_HDR || ihl > len)
-		return NAT_MALFORMED;
-	if (get16(ip + IP4_FRAG) & IPV4_OFFSET_MASK)
-		return NAT_FRAGMENT;
+	r = nat_pkt_parse4(ip, len, &ihl);
+	if (r != NAT_OK)
+		return r;
 	*p = (struct pkt){ .src = ip + IP4_SRC, .dst = ip + IP4_DST,
 			   .l4 = ihl, .l4_len = len - ihl, .family = IP_V4,
 			   .proto = ip[IP4_PROTO] };
@@ -198,16 +195,10 @@ static enum icmp_class icmp_class(uint8_t family, uint8_t type)
  * data offset as nat_packet.c asks); UDP and ICMP need 8 bytes. */
 static enum nat_result l4_check(const uint8_t *ip, const struct pkt *p)
 {
-	uint32_t doff;
-
 	if (p->proto != IPPROTO_TCP_)
 		return p->l4_len < QUOTE_L4_MIN ? NAT_MALFORMED : NAT_OK;
-	if (p->l4_len < sizeof(struct tcp_hdr))
-		return NAT_MALFORMED;
-	doff = (uint32_t)(ip[p->l4 + TCP_DOFF] >> 4) * 4;
-	if (doff < sizeof(struct tcp_hdr) || doff > p->l4_len)
-		return NAT_MALFORMED;
-	return NAT_OK;
+	return nat_pkt_tcp_whole(ip + p->l4, p->l4_len) ? NAT_OK
+							: NAT_MALFORMED;
 }
 
 /* The key of p's flow from the packet's own ports (network order; for
@@ -370,6 +361,19 @@ full:
 	return NAT_TABLE_FULL;
 }
 
+/* The flow of a packet going `way` (flow_parse's results) and, when
+ * NAT_OK, the index of its live session, or NAT_NONE. */
+static enum nat_result flow_find(struct nat *nat, const struct nat_clock *c,
+				 const uint8_t *ip, uint32_t len, enum way way,
+				 struct flow *f, uint32_t *idx)
+{
+	enum nat_result r = flow_parse(f, ip, len, way);
+
+	if (r == NAT_OK)
+		*idx = nat_index_find_track(nat, &f->key, c);
+	return r;
+}
+
 enum nat_result nat_track_open(struct nat *nat, struct nat_lcore *lc,
 			       const struct nat_config *conf,
 			       const uint8_t *ip, uint32_t len, uint64_t now)
@@ -380,10 +384,9 @@ enum nat_result nat_track_open(struct nat *nat, struct nat_lcore *lc,
 	struct flow f;
 	uint32_t idx;
 
-	r = flow_parse(&f, ip, len, WAY_OPEN);
+	r = flow_find(nat, &c, ip, len, WAY_OPEN, &f, &idx);
 	if (r != NAT_OK)
 		return r == NAT_MALFORMED ? r : NAT_OK;  /* passes untracked */
-	idx = nat_index_find_track(nat, &f.key, &c);
 	if (idx != NAT_NONE) {
 		t = nat_track_at(nat, idx);
 	} else {
@@ -411,12 +414,11 @@ enum nat_result nat_track_reply(struct nat *nat, struct nat_lcore *lc,
 	uint32_t idx;
 
 	(void)lc;                       /* creates nothing, counts nothing */
-	r = flow_parse(&f, ip, len, WAY_REPLY);
+	r = flow_find(nat, &c, ip, len, WAY_REPLY, &f, &idx);
 	if (r == NAT_FRAGMENT)
 		return NAT_OK;          /* see the top of the file */
 	if (r != NAT_OK)
 		return r == NAT_MALFORMED ? r : NAT_NO_SESSION;
-	idx = nat_index_find_track(nat, &f.key, &c);
 	if (idx == NAT_NONE)
 		return NAT_NO_SESSION;
 	if (f.icmp_error)

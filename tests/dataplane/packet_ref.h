@@ -4,7 +4,7 @@
  * test_mss.c, test_nat_frag.c): checksums computed from scratch, byte by
  * byte, a builder of IPv4 TCP, UDP and ICMP packets from a spec, and an
  * RFC 791 fragmenter and receiver.  All addresses and ports in the specs
- * are host order.
+ * are host order.  Last, the NAT configuration the packet tests share.
  */
 #ifndef PORTCULLIS_TESTS_PACKET_REF_H
 #define PORTCULLIS_TESTS_PACKET_REF_H
@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "nat.h"
 #include "portcullis/wire.h"
 
 #define IP4(a, b, c, d) ((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | \
@@ -269,6 +270,33 @@ static inline uint32_t ref_reassemble(struct ref_frag *const *fr, unsigned n,
 	put16(out + 6, 0);
 	ref_ip_checksum(out);
 	return 20 + total;
+}
+
+
+/* --- The NAT under test --------------------------------------------------- */
+
+static inline void v4(struct ip_addr *a, uint32_t host)
+{
+	memset(a, 0, sizeof(*a));
+	a->family = IP_V4;
+	put32(a->bytes, host);
+}
+
+/* Masquerade 10.0.0.0/8 behind ext, with the n forwards at fwd (filled in
+ * by the test) and room for max_sessions. */
+static inline void ref_nat_config(struct nat_config *conf, uint32_t ext,
+				  struct nat_forward *fwd, unsigned n,
+				  uint32_t max_sessions)
+{
+	nat_config_defaults(conf);
+	conf->enabled = true;
+	v4(&conf->masquerade[0].addr, IP4(10, 0, 0, 0));
+	conf->masquerade[0].cidr = 8;
+	conf->n_masquerade = 1;
+	v4(&conf->external, ext);
+	conf->forwards = fwd;
+	conf->n_forwards = n;
+	conf->max_sessions = max_sessions;
 }
 
 #endif

@@ -93,13 +93,6 @@ struct fixture {
 	struct ref_frag fr[FRAGS_MAX], reply[FRAGS_MAX];
 };
 
-static void v4(struct ip_addr *a, uint32_t host)
-{
-	memset(a, 0, sizeof(*a));
-	a->family = IP_V4;
-	put32(a->bytes, host);
-}
-
 /* Masquerade 10.0.0.0/8 behind 203.0.113.1; forwards udp 5353 ->
  * 10.0.0.5:53, udp 5354 -> 10.0.0.6:53 and tcp 2222 -> 10.0.0.5:22. */
 static int setup(void **state)
@@ -107,12 +100,6 @@ static int setup(void **state)
 	static struct fixture f;
 
 	memset(&f, 0, sizeof(f));
-	nat_config_defaults(&f.conf);
-	f.conf.enabled = true;
-	v4(&f.conf.masquerade[0].addr, IP4(10, 0, 0, 0));
-	f.conf.masquerade[0].cidr = 8;
-	f.conf.n_masquerade = 1;
-	v4(&f.conf.external, EXT);
 	f.fwd[0] = (struct nat_forward){ .proto = UDP, .external_port = 5353,
 					 .internal_port = 53, .line = 1 };
 	v4(&f.fwd[0].internal, FWD_A);
@@ -122,9 +109,7 @@ static int setup(void **state)
 	f.fwd[2] = (struct nat_forward){ .proto = TCP, .external_port = 2222,
 					 .internal_port = 22, .line = 3 };
 	v4(&f.fwd[2].internal, FWD_A);
-	f.conf.forwards = f.fwd;
-	f.conf.n_forwards = N(f.fwd);
-	f.conf.max_sessions = CAPACITY;
+	ref_nat_config(&f.conf, EXT, f.fwd, N(f.fwd), CAPACITY);
 	f.nat = nat_create(CAPACITY);
 	assert_non_null(f.nat);
 	nat_lcore_init(&f.lc);

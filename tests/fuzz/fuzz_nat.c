@@ -21,28 +21,14 @@
 #include <string.h>
 
 #include "checksum.h"
+#include "fuzz_nat_table.h"
 #include "mss.h"
-#include "nat.h"
 #include "portcullis/wire.h"
-#include "random.h"
 
 enum { BUF = 2048, CAPACITY = 1024, MAX_MSS = 1360 };
 
-static struct {
-	struct nat *nat;
-	struct nat_lcore lc;
-	struct nat_config conf;
-	struct nat_forward fwd[2];
-	uint64_t now, inputs;
-} F;
-
-static void counter_random(void *buf, size_t len)
-{
-	static uint8_t c;
-
-	for (size_t i = 0; i < len; i++)
-		((uint8_t *)buf)[i] = (uint8_t)(c++ * 151 + 7);
-}
+static struct fuzz_nat F;
+static struct nat_forward fwd[2];
 
 static void v4(struct ip_addr *a, uint8_t a0, uint8_t a1, uint8_t a2, uint8_t a3)
 {
@@ -55,28 +41,22 @@ static void v4(struct ip_addr *a, uint8_t a0, uint8_t a1, uint8_t a2, uint8_t a3
  * 10.0.0.5:22 and udp 203.0.113.10:5353 -> 10.0.0.6:53. */
 static void setup(void)
 {
-	random_source_set(counter_random);
-	nat_config_defaults(&F.conf);
-	F.conf.enabled = true;
+	fuzz_nat_begin(&F);
 	v4(&F.conf.masquerade[0].addr, 10, 0, 0, 0);
 	F.conf.masquerade[0].cidr = 8;
 	F.conf.n_masquerade = 1;
 	v4(&F.conf.external, 203, 0, 113, 1);
-	F.fwd[0] = (struct nat_forward){ .proto = IPPROTO_TCP_,
-					 .external_port = 2222, .internal_port = 22 };
-	v4(&F.fwd[0].internal, 10, 0, 0, 5);
-	F.fwd[1] = (struct nat_forward){ .proto = IPPROTO_UDP_,
-					 .external_port = 5353, .internal_port = 53 };
-	v4(&F.fwd[1].external, 203, 0, 113, 10);
-	v4(&F.fwd[1].internal, 10, 0, 0, 6);
-	F.conf.forwards = F.fwd;
+	fwd[0] = (struct nat_forward){ .proto = IPPROTO_TCP_,
+					.external_port = 2222, .internal_port = 22 };
+	v4(&fwd[0].internal, 10, 0, 0, 5);
+	fwd[1] = (struct nat_forward){ .proto = IPPROTO_UDP_,
+					.external_port = 5353, .internal_port = 53 };
+	v4(&fwd[1].external, 203, 0, 113, 10);
+	v4(&fwd[1].internal, 10, 0, 0, 6);
+	F.conf.forwards = fwd;
 	F.conf.n_forwards = 2;
 	F.conf.max_sessions = CAPACITY;
-	F.nat = nat_create(CAPACITY);
-	if (!F.nat)
-		abort();
-	nat_lcore_init(&F.lc);
-	F.now = 1000 * NSEC_PER_SEC;
+	fuzz_nat_create(&F, CAPACITY);
 }
 
 static unsigned ihl(const uint8_t *ip)
@@ -228,11 +208,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	translate(ip, len, len ? ip[len - 1] : 0);
 	clamp(ip, len, 4);
 	clamp(ip, len, 6);
-
-	F.now += NSEC_PER_SEC / 10;
-	if (++F.inputs % 128 == 0) {
-		nat_expire(F.nat, &F.lc, &F.conf, F.now, CAPACITY / 4);
-		nat_reclaim(F.nat);
-	}
+	fuzz_nat_tick(&F, CAPACITY);
 	return 0;
 }

@@ -23,38 +23,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nat.h"
+#include "fuzz_nat_table.h"
 #include "portcullis/wire.h"
-#include "random.h"
 
 enum { BUF = 2048, CAPACITY = 1024, QUOTE_MAX = 1200 };
 
-static struct {
-	struct nat *nat;
-	struct nat_lcore lc;
-	struct nat_config conf;
-	uint64_t now, inputs;
-} F;
-
-static void counter_random(void *buf, size_t len)
-{
-	static uint8_t c;
-
-	for (size_t i = 0; i < len; i++)
-		((uint8_t *)buf)[i] = (uint8_t)(c++ * 151 + 7);
-}
+static struct fuzz_nat F;
 
 static void setup(void)
 {
-	random_source_set(counter_random);
-	nat_config_defaults(&F.conf);
-	F.conf.enabled = true;
+	fuzz_nat_begin(&F);
 	F.conf.allow_private_to_tunnel = false;
-	F.nat = nat_create(CAPACITY);
-	if (!F.nat)
-		abort();
-	nat_lcore_init(&F.lc);
-	F.now = 1000 * NSEC_PER_SEC;
+	fuzz_nat_create(&F, CAPACITY);
 }
 
 static uint64_t created(void)
@@ -170,10 +150,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_reply(data, len);
 		check_error(data, len);
 	}
-	F.now += NSEC_PER_SEC / 10;
-	if (++F.inputs % 128 == 0) {
-		nat_expire(F.nat, &F.lc, &F.conf, F.now, CAPACITY / 4);
-		nat_reclaim(F.nat);
-	}
+	fuzz_nat_tick(&F, CAPACITY);
 	return 0;
 }

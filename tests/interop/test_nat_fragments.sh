@@ -31,6 +31,7 @@ set -euo pipefail
 # Fragments must reach the NAT as fragments: AF_XDP, whatever the caller set.
 export GW_PMD=net_af_xdp
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/nat_lib.sh"
 nat_tools=()
 [[ $GATEWAY == reference ]] && nat_tools=(nft)
 pc_init test_nat_fragments tcpdump "${nat_tools[@]}"
@@ -39,124 +40,22 @@ EXT=203.0.113.1
 PUB1=${INET_ADDRS[0]}
 SIZES=(1473 3000 8000)
 
-# The test's traffic helper (standard library only).
-#   serve ADDR PORT TIMEOUT   UDP echo; log "got SIZE from PEER"
-#   client DST:PORT SIZE...   one datagram of random bytes per size, each
-#                             echoed back byte for byte, from DST exactly
-#   raw SRC DST:PORT SIZE ORDER [FRAGSIZE]  a UDP datagram from SRC:<ephemeral>
-#                             cut by hand into FRAGSIZE-byte pieces (default
-#                             1480) and sent on a raw socket in ORDER:
-#                             reverse | shuffle-dup (shuffled, one piece twice)
-#                             | later-only (never the first); then wait for
-#                             the echo ("none" is the expected answer to
-#                             later-only)
-FRAG_PY='
-import os, random, socket, struct, sys, time
-def out(*a):
-    print(*a, flush=True)
-def ap(s):
-    h, p = s.rsplit(":", 1)
-    return h, int(p)
-def serve(addr, port, tmo):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind((addr, port)); s.settimeout(0.5)
-    out("listening")
-    end = time.monotonic() + tmo
-    while time.monotonic() < end:
-        try:
-            d, peer = s.recvfrom(65535)
-        except socket.timeout:
-            continue
-        out("got", len(d), "from %s:%d" % peer)
-        s.sendto(d, peer)
-def echo(s, msg, dst, tries, send):
-    for _ in range(tries):
-        send()
-        end = time.monotonic() + 2
-        while time.monotonic() < end:
-            try:
-                d, peer = s.recvfrom(65535)
-            except socket.timeout:
-                break
-            if d == msg and peer == dst:
-                return "ok"
-            if peer == dst:
-                return "mismatch: %d bytes back for %d" % (len(d), len(msg))
-    return "none"
-def client(dst, sizes):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.settimeout(2)
-    for size in sizes:
-        msg = os.urandom(size)
-        res = echo(s, msg, dst, 3, lambda: s.sendto(msg, dst))
-        out(res, size, "from %s:%d" % dst)
-def csum(b):
-    if len(b) % 2: b += b"\0"
-    t = sum(struct.unpack("!%dH" % (len(b) // 2), b))
-    while t >> 16: t = (t & 0xffff) + (t >> 16)
-    return ~t & 0xffff
-def pieces(src, sport, dst, dport, msg, fragsize):
-    """RFC 791 3.2: the UDP datagram (checksum over all of it) in pieces."""
-    ulen = 8 + len(msg)
-    ph = socket.inet_aton(src) + socket.inet_aton(dst) + struct.pack("!BBH", 0, 17, ulen)
-    u = struct.pack("!HHHH", sport, dport, ulen, 0) + msg
-    c = csum(ph + u) or 0xffff
-    u = u[:6] + struct.pack("!H", c) + u[8:]
-    ipid, res = random.randrange(1, 65536), []
-    for off in range(0, len(u), fragsize):
-        chunk = u[off:off + fragsize]
-        more = 0x2000 if off + fragsize < len(u) else 0
-        h = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(chunk), ipid,
-                        more | off // 8, 64, 17, 0, socket.inet_aton(src), socket.inet_aton(dst))
-        h = h[:10] + struct.pack("!H", csum(h)) + h[12:]
-        res.append(h + chunk)
-    return res
-def raw(src, dst, size, order, fragsize):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind((src, 0)); s.settimeout(2)
-    r = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
-    msg = os.urandom(size)
-    frags = pieces(src, s.getsockname()[1], dst[0], dst[1], msg, fragsize)
-    if order == "reverse":
-        seq = frags[::-1]
-    elif order == "shuffle-dup":
-        seq = frags[1:] + [frags[-1]]
-        random.shuffle(seq)
-        seq.insert(random.randrange(1, len(seq)), frags[0])
-    else:
-        seq = frags[1:]
-    def send():
-        for f in seq:
-            r.sendto(f, (dst[0], 0))
-    res = echo(s, msg, dst, 1 if order == "later-only" else 3, send)
-    out(res, size, order, "%d pieces" % len(frags), "from %s:%d" % dst)
-cmd, a = sys.argv[1], sys.argv[2:]
-if cmd == "serve": serve(a[0], int(a[1]), float(a[2]))
-elif cmd == "client": client(ap(a[0]), [int(x) for x in a[1:]])
-elif cmd == "raw": raw(a[0], ap(a[1]), int(a[2]), a[3], int(a[4]) if len(a) > 4 else 1480)
-'
-
-# echo_start NAME SHORT ADDR PORT: a logging UDP echo service for the rest
-# of the test; its log is $PC_TMP/echo-NAME.log.
+# echo_start NAME SHORT ADDR PORT: a UDP echo service that logs the size
+# of each datagram (nat_tool.py size-serve); its log is
+# $PC_TMP/echo-NAME.log.
 echo_start() {
-	local name=$1 n=$2 log t
-	log=$PC_TMP/echo-$name.log
-	: >"$log"
-	nsx "$n" timeout 300 "$PC_PYTHON" -c "$FRAG_PY" serve "$3" "$4" 300 >"$log" 2>&1 &
-	for ((t = 0; t < 50; t++)); do
-		grep -q '^listening' "$log" && return 0
-		sleep 0.1
-	done
-	fail "echo service $name in $(ns "$n") did not start: $(cat "$log")"
+	local log=$PC_TMP/echo-$1.log
+	natpy_start "$log" "$2" size-serve "$3" "$4" 600 ||
+		fail "echo service $1 in $(ns "$2") did not start: $(cat "$log")"
 }
 echo_log() { grep '^got' "$PC_TMP/echo-$1.log" || true; }
 
-# frag_py SHORT ARGS...: the helper in namespace SHORT; every line of its
-# output must start with "ok".
+# frag_py SHORT COMMAND ARGS...: nat_tool.py size-client or raw in
+# namespace SHORT; every line of its output must start with "ok".
 frag_py() {
 	local n=$1 out bad
 	shift
-	out=$(fgwait nsx "$n" timeout 60 "$PC_PYTHON" -c "$FRAG_PY" "$@" 2>&1) || {
+	out=$(natpy_for 60 "$n" "$@" 2>&1) || {
 		gateway_alive
 		fail "$n: $* failed: $out"
 	}
@@ -188,7 +87,7 @@ step "1. masquerade: UDP ${SIZES[*]} bytes from 10.0.0.2 to $PUB1:7000 and back"
 # --immediate-mode: tcpdump would otherwise keep the last second of packets
 # in its ring buffer, and capture_stop comes right after the traffic.
 capture_start inet e0 --immediate-mode udp
-frag_py host client "$PUB1:7000" "${SIZES[@]}"
+frag_py host size-client "$PUB1:7000" "${SIZES[@]}"
 capture_stop
 got=$(echo_log pub | awk '{ print $2 }' | tr '\n' ' ')
 [[ $got == "${SIZES[*]} " ]] || fail "the public echo service got datagrams of '$got', want '${SIZES[*]}'"
@@ -201,7 +100,7 @@ step "the public side got the datagrams as fragments from $EXT ($nfrag later fra
 
 # ------------------------------------------------------------------ 2
 step "2. port forward udp $EXT:2053 -> 10.0.0.2:8053: ${SIZES[*]} bytes from $PUB1"
-frag_py inet client "$EXT:2053" "${SIZES[@]}"
+frag_py inet size-client "$EXT:2053" "${SIZES[@]}"
 echo_log priv | grep -v " from $PUB1:" && fail "the private service saw sources other than $PUB1 (above)"
 got=$(echo_log priv | awk '{ print $2 }' | tr '\n' ' ')
 [[ $got == "${SIZES[*]} " ]] || fail "the private echo service got datagrams of '$got', want '${SIZES[*]}'"
@@ -225,7 +124,7 @@ fi
 # the datagram and the echo are translated both ways, fragments included.
 step "4. hairpin: 10.0.0.2 -> $EXT:2053 -> 10.0.0.2:8053 and back, in order and reversed"
 before=$(echo_log priv | wc -l)
-frag_py host client "$EXT:2053" 3000 8000
+frag_py host size-client "$EXT:2053" 3000 8000
 frag_py host raw 10.0.0.2 "$EXT:2053" 8000 reverse
 new=$(echo_log priv | tail -n +"$((before + 1))")
 [[ $(awk '{ print $2 }' <<<"$new" | tr '\n' ' ') == "3000 8000 8000 " ]] ||
@@ -237,7 +136,7 @@ step "hairpin: the private service saw the datagrams from $EXT"
 step "5. later fragments without their first: held, then dropped"
 before=$(echo_log priv | wc -l)
 tmo0=$(counter nat_fragment_timeout)
-out=$(fgwait nsx inet timeout 30 "$PC_PYTHON" -c "$FRAG_PY" raw "$PUB1" "$EXT:2053" 3000 later-only 2>&1) ||
+out=$(natpy inet raw "$PUB1" "$EXT:2053" 3000 later-only 2>&1) ||
 	fail "later-only sender: $out"
 [[ $out == none* ]] || fail "later fragments alone got an answer: $out"
 (($(echo_log priv | wc -l) == before)) || fail "later fragments alone reached the private host: $(echo_log priv | tail -n 1)"

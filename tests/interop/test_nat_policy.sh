@@ -21,6 +21,7 @@
 set -euo pipefail
 PC_IPV6=1
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/nat_lib.sh"
 policy_tools=()
 [[ $GATEWAY == reference ]] && policy_tools=(nft)
 pc_init test_nat_policy "${policy_tools[@]}"
@@ -29,126 +30,19 @@ RW4=10.200.0.2 RW6=fd00:200::2
 HOST4=10.0.0.2 HOST6=fd00:10::2
 GW_PRIV_ADDRS+=(fd00:10::1/64)
 
-# The test's traffic helper (standard library only), both families:
-#   serve TIMEOUT SPEC...   SPEC = tcp:ADDR:PORT | udp:ADDR:PORT (IPv6 in
-#                           brackets); echo everything, log "PROTO LOCAL <-
-#                           PEER" for every connection or datagram
-#   udp ADDR:PORT           one datagram, which must come back
-#   probe TIMEOUT SPEC...   "SPEC open|refused|timeout" (tcp),
-#                           "SPEC reply|refused|timeout" (udp), concurrently
-POLICY_PY='
-import errno, os, select, socket, sys, threading, time
-def ap(s):
-    h, p = s.rsplit(":", 1)
-    return h.strip("[]"), int(p)
-def fam(a):
-    return socket.AF_INET6 if ":" in a[0] else socket.AF_INET
-def fmt(a):
-    return "%s:%d" % (a[0], a[1])
-def out(*a):
-    print(*a, flush=True)
-def echo_tcp(c):
-    try:
-        while True:
-            d = c.recv(65536)
-            if not d: break
-            c.sendall(d)
-    except OSError:
-        pass
-    c.close()
-def serve(tmo, specs):
-    socks = []
-    for sp in specs:
-        proto, rest = sp.split(":", 1)
-        a = ap(rest)
-        s = socket.socket(fam(a), socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM)
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.bind(a)
-        if proto == "tcp": s.listen(16)
-        socks.append((proto, a, s))
-    out("listening")
-    end = time.monotonic() + tmo
-    while time.monotonic() < end:
-        r, _, _ = select.select([x[2] for x in socks], [], [], 0.5)
-        for proto, a, s in socks:
-            if s not in r: continue
-            if proto == "tcp":
-                c, peer = s.accept()
-                out("tcp", fmt(a), "<-", fmt(peer))
-                threading.Thread(target=echo_tcp, args=(c,), daemon=True).start()
-            else:
-                d, peer = s.recvfrom(65535)
-                out("udp", fmt(a), "<-", fmt(peer))
-                s.sendto(d, peer)
-def udp(dst):
-    s = socket.socket(fam(dst), socket.SOCK_DGRAM)
-    s.settimeout(1)
-    msg = b"hello-%d" % os.getpid()
-    for _ in range(5):
-        s.sendto(msg, dst)
-        try:
-            d, peer = s.recvfrom(65535)
-        except socket.timeout:
-            continue
-        if d == msg:
-            out("ok udp", fmt(s.getsockname()), "->", fmt(dst)); return
-    out("fail: no udp echo from", fmt(dst)); sys.exit(1)
-def probe(tmo, specs):
-    res = {}
-    def one(sp):
-        proto, rest = sp.split(":", 1)
-        a = ap(rest)
-        try:
-            if proto == "tcp":
-                s = socket.socket(fam(a), socket.SOCK_STREAM)
-                s.settimeout(tmo); s.connect(a); s.close(); res[sp] = "open"
-            else:
-                s = socket.socket(fam(a), socket.SOCK_DGRAM)
-                s.connect(a); s.settimeout(tmo)
-                s.send(b"probe"); s.recv(65535); res[sp] = "reply"
-        except socket.timeout:
-            res[sp] = "timeout"
-        except ConnectionRefusedError:
-            res[sp] = "refused"
-        except OSError as e:
-            res[sp] = "error-" + (errno.errorcode.get(e.errno) or str(e.errno))
-    ts = [threading.Thread(target=one, args=(sp,)) for sp in specs]
-    for t in ts: t.start()
-    for t in ts: t.join()
-    for sp in specs: out(sp, res[sp])
-cmd, a = sys.argv[1], sys.argv[2:]
-if cmd == "serve": serve(float(a[0]), a[1:])
-elif cmd == "udp": udp(ap(a[0]))
-elif cmd == "probe": probe(float(a[0]), a[1:])
-'
-
-# policy_py SHORT ARGS...: the helper in namespace SHORT (bounded in time).
-policy_py() {
-	local n=$1
-	shift
-	fgwait nsx "$n" timeout 30 "$PC_PYTHON" -c "$POLICY_PY" "$@"
-}
-
 # ep ADDR PORT: ADDR:PORT, with an IPv6 address in brackets.
 ep() {
 	if [[ $1 == *:* ]]; then echo "[$1]:$2"; else echo "$1:$2"; fi
 }
 
-# svc_start SHORT: echo services on SHORT's two addresses, UDP 7000 and
-# TCP 7001, for the rest of the test; the log is $PC_TMP/svc-SHORT.log.
-svc_start() {
-	local n=$1 log=$PC_TMP/svc-$1.log t a specs=()
+# echo_services SHORT ADDR...: echo services on SHORT's addresses, UDP 7000
+# and TCP 7001, for the rest of the test (svc_log SHORT).
+echo_services() {
+	local n=$1 a specs=()
 	shift
 	for a in "$@"; do specs+=("udp:$(ep "$a" 7000)" "tcp:$(ep "$a" 7001)"); done
-	: >"$log"
-	nsx "$n" timeout 600 "$PC_PYTHON" -c "$POLICY_PY" serve 600 "${specs[@]}" >"$log" 2>&1 &
-	for ((t = 0; t < 50; t++)); do
-		grep -q '^listening' "$log" && return 0
-		sleep 0.1
-	done
-	fail "services in $(ns "$n") did not start: $(cat "$log")"
+	svc_start "$n" "$n" "${specs[@]}"
 }
-svc_lines() { grep -vc '^listening' "$PC_TMP/svc-$1.log" || true; }
 
 # allowed FROM TO ADDR...: FROM starts flows to TO's addresses and gets
 # the replies: ping, 1 MiB each way over TCP, a UDP echo, and for closed
@@ -159,10 +53,10 @@ allowed() {
 	for a in "$@"; do
 		ping_ok "$from" "$a" 3
 		tcp_check "$to" "$a" "$from" 1
-		out=$(policy_py "$from" udp "$(ep "$a" 7000)" 2>&1) ||
+		out=$(natpy "$from" client udp "$(ep "$a" 7000)" 2>&1) ||
 			{ gateway_alive; fail "UDP $from -> $a: $out"; }
 		step "$from: $out"
-		out=$(policy_py "$from" probe 3 "tcp:$(ep "$a" 9)" "udp:$(ep "$a" 9)" 2>&1) ||
+		out=$(natpy "$from" probe 3 "tcp:$(ep "$a" 9)" "udp:$(ep "$a" 9)" 2>&1) ||
 			fail "probe from $from: $out"
 		want="tcp:$(ep "$a" 9) refused"$'\n'"udp:$(ep "$a" 9) refused"
 		[[ $out == "$want" ]] ||
@@ -181,7 +75,7 @@ denied() {
 	for a in "$@"; do
 		out=$(nsx "$from" ping -n -c 2 -i 0.3 -W 1 "$a" 2>&1) &&
 			fail "$from pinged $a: $out"
-		out=$(policy_py "$from" probe 2 "tcp:$(ep "$a" 7001)" "udp:$(ep "$a" 7000)" 2>&1) ||
+		out=$(natpy "$from" probe 2 "tcp:$(ep "$a" 7001)" "udp:$(ep "$a" 7000)" 2>&1) ||
 			fail "probe from $from: $out"
 		grep -qE ' (open|reply)$' <<<"$out" && fail "$from reached $a: $out"
 		step "$from -> $a: no ping; $(tr '\n' ' ' <<<"$out")"
@@ -251,8 +145,8 @@ if ! gateway_is_daemon; then
 	peer_to_gw rw "10.0.0.0/24,fd00:10::/64" "$GW_EP4" 25
 	wait_handshake rw
 fi
-svc_start host "$HOST4" "$HOST6"
-svc_start rw "$RW4" "$RW6"
+echo_services host "$HOST4" "$HOST6"
+echo_services rw "$RW4" "$RW6"
 
 # ------------------------------------------------------------------ 1
 policy yes no
