@@ -88,11 +88,16 @@ int gateway_nat_tables(struct gateway *gw, struct dp_tables *t, char *err,
 		}
 		memcpy(t->nat.forwards, nc->forwards, nc->n_forwards * sizeof(*nc->forwards));
 	}
+	if (nat_config_index(&t->nat) < 0) {
+		snprintf(err, errlen, "out of memory building tables");
+		return -ENOMEM;
+	}
 	return 0;
 }
 
 void gateway_nat_tables_free(struct dp_tables *t)
 {
+	nat_config_index_free(&t->nat);
 	free(t->nat.forwards);
 	t->nat.forwards = NULL;
 }

@@ -33,6 +33,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Port candidates tried per parity before giving up (RFC 4787 REQ-4
@@ -55,16 +56,79 @@ static uint32_t forward_ext_addr(const struct nat_config *conf,
 	return v4(f->external.family == IP_V4 ? &f->external : &conf->external);
 }
 
+/* Bit (proto, side, port) of conf->forward_ports; side 0 external, 1
+ * internal; port in network order, as in tuples. */
+static size_t forward_bit(uint8_t proto, unsigned side, uint16_t port)
+{
+	return ((size_t)(proto == IPPROTO_UDP_) * 2 + side) * 65536 + ntohs(port);
+}
+
+/* False when no forward can match: the common case, answered from the
+ * bitmap without scanning the forwards. */
+static bool forward_maybe(const struct nat_config *conf, uint8_t proto,
+			  unsigned side, uint16_t port)
+{
+	size_t b;
+
+	if (conf->n_forwards == 0)
+		return false;
+	if (conf->forward_ports == NULL)
+		return true;
+	b = forward_bit(proto, side, port);
+	return conf->forward_ports[b / 64] >> (b % 64) & 1;
+}
+
+static void external_addr_add(struct nat_config *conf, const struct ip_addr *a)
+{
+	if (a->family != IP_V4 || conf->n_external_addrs > NAT_MAX_EXTERNAL)
+		return;
+	for (unsigned k = 0; k < conf->n_external_addrs; k++)
+		if (memcmp(conf->external_addrs[k], a->bytes, 4) == 0)
+			return;
+	memcpy(conf->external_addrs[conf->n_external_addrs++], a->bytes, 4);
+}
+
+int nat_config_index(struct nat_config *conf)
+{
+	conf->n_external_addrs = 0;
+	conf->forward_ports = NULL;
+	external_addr_add(conf, &conf->external);
+	for (unsigned i = 0; i < conf->n_forwards; i++)
+		external_addr_add(conf, &conf->forwards[i].external);
+	if (conf->n_forwards == 0)
+		return 0;
+	conf->forward_ports = calloc(NAT_FORWARD_BITMAP_WORDS, sizeof(uint64_t));
+	if (conf->forward_ports == NULL)
+		return -ENOMEM;
+	for (unsigned i = 0; i < conf->n_forwards; i++) {
+		const struct nat_forward *f = &conf->forwards[i];
+		size_t e = forward_bit(f->proto, 0, htons(f->external_port));
+		size_t in = forward_bit(f->proto, 1, htons(f->internal_port));
+
+		conf->forward_ports[e / 64] |= 1ull << (e % 64);
+		conf->forward_ports[in / 64] |= 1ull << (in % 64);
+	}
+	return 0;
+}
+
+void nat_config_index_free(struct nat_config *conf)
+{
+	free(conf->forward_ports);
+	conf->forward_ports = NULL;
+	conf->n_external_addrs = 0;
+}
+
 /*
- * Forwards are searched linearly: they are few on a bastion, and the
- * search runs only for a flow with no session yet (and per candidate
- * port of a new mapping).  A config with thousands of forwards would
- * want a hash built with the config snapshot.
+ * Forwards are searched linearly, but only after the port bitmap (built
+ * with the tables) said a forward uses that port: a flow with no session
+ * yet, or a candidate port of a new mapping, almost never scans.
  */
 static const struct nat_forward *
 forward_by_external(const struct nat_config *conf, uint8_t proto,
 		    uint32_t addr, uint16_t port)
 {
+	if (!forward_maybe(conf, proto, 0, port))
+		return NULL;
 	for (unsigned i = 0; i < conf->n_forwards; i++) {
 		const struct nat_forward *f = &conf->forwards[i];
 
@@ -79,6 +143,8 @@ static const struct nat_forward *
 forward_by_internal(const struct nat_config *conf, uint8_t proto,
 		    uint32_t addr, uint16_t port)
 {
+	if (!forward_maybe(conf, proto, 1, port))
+		return NULL;
 	for (unsigned i = 0; i < conf->n_forwards; i++) {
 		const struct nat_forward *f = &conf->forwards[i];
 
@@ -257,14 +323,15 @@ static void scan_pass(struct port_scan *ps, unsigned pass)
 	 * Stepping by one from a random start would hit runs of taken ports
 	 * and make them longer (linear probing's clustering), until a run
 	 * ate the whole probe budget with free ports elsewhere. */
+	/* Always coprime: from a random start, the next coprime number (1
+	 * is one), so no pass falls back to stepping by one. */
 	ps->step = 1;
-	for (int tries = 0; tries < 8 && ps->count > 2; tries++) {
+	if (ps->count > 2) {
 		uint32_t step = 1 + lcore_uniform(ps->lc, ps->count - 1);
 
-		if (gcd(step, ps->count) == 1) {
-			ps->step = step;
-			break;
-		}
+		while (gcd(step, ps->count) != 1)
+			step = step + 1 < ps->count ? step + 1 : 1;
+		ps->step = step;
 	}
 }
 

@@ -150,6 +150,12 @@ enum nat_result nat_in(struct nat *nat, struct nat_lcore *lc,
 bool nat_hairpin_target(struct nat *nat, const struct nat_config *conf,
 			const uint8_t *ip, uint32_t len, uint64_t now);
 
+/* Fill conf's derived lookup fields (external address list, forward
+ * port bitmaps) once `external` and the forwards are final; 0 or -ENOMEM.
+ * nat_config_index_free releases them. */
+int nat_config_index(struct nat_config *conf);
+void nat_config_index_free(struct nat_config *conf);
+
 /* Is addr one of the external addresses (ExternalAddress or a forward's)? */
 bool nat_is_external(const struct nat_config *conf, const uint8_t addr[4]);
 

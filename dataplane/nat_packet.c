@@ -422,6 +422,14 @@ bool nat_hairpin_target(struct nat *nat, const struct nat_config *conf,
 
 bool nat_is_external(const struct nat_config *conf, const uint8_t addr[4])
 {
+	/* Per packet (every public-port packet, every forwarded one): the
+	 * prepared list has at most NAT_MAX_EXTERNAL + 1 entries. */
+	if (conf->n_external_addrs) {
+		for (unsigned i = 0; i < conf->n_external_addrs; i++)
+			if (memcmp(conf->external_addrs[i], addr, 4) == 0)
+				return true;
+		return false;
+	}
 	if (conf->external.family == IP_V4 &&
 	    memcmp(conf->external.bytes, addr, 4) == 0)
 		return true;

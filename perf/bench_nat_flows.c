@@ -490,7 +490,7 @@ static int nat_config_init(struct bench_fixture *f, unsigned forwards)
 		addr4(fw->internal.bytes, 10, 0, 0, (uint8_t)(i ? 3 + i % 250 : 2));
 	}
 	nc->n_forwards = forwards;
-	return 0;
+	return nat_config_index(nc);          /* as the daemon's tables do */
 }
 
 /* Send each established flow out once, so it has its session and
@@ -581,6 +581,7 @@ void bench_nat_teardown(struct bench_fixture *f)
 		nat_destroy(nb->fresh);
 	}
 	f->dp.nat = NULL;
+	nat_config_index_free(&f->tables.nat);
 	free(f->tables.nat.forwards);
 	f->tables.nat.forwards = NULL;
 	f->tables.nat.n_forwards = 0;

@@ -83,7 +83,20 @@ struct nat_config {
 					     * `external`; 0: none) */
 	bool allow_tunnel_to_private;       /* default true */
 	bool allow_private_to_tunnel;       /* default true */
+
+	/* Derived by nat_config_index() when the tables are built, never by
+	 * the parser: the distinct external addresses, and which ports
+	 * forwards use, so the per-packet "is this an external address?" and
+	 * the per-new-flow forward checks cost the same with 4096 forwards as
+	 * with one.  n_external_addrs 0 / forward_ports NULL: not built (the
+	 * checks then scan the forwards). */
+	uint8_t external_addrs[NAT_MAX_EXTERNAL + 1][4];
+	unsigned n_external_addrs;
+	uint64_t *forward_ports;            /* NAT_FORWARD_BITMAP_WORDS */
 };
+
+/* forward_ports: one bit per port, for (TCP, UDP) x (external, internal). */
+enum { NAT_FORWARD_BITMAP_WORDS = 2 * 2 * 65536 / 64 };
 
 /* The values used when [NAT] is absent or a key is not given: NAT off,
  * MSS clamping auto (so the tunnel clamps by default), both tunnel <->

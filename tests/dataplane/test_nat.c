@@ -292,16 +292,24 @@ static void test_filtering(void **state)
 
 /* --- Port forwards -------------------------------------------------------- */
 
-static void test_forwards(void **state)
+/* Each forward test runs twice: scanning the forwards, and with the
+ * lookup index the daemon builds with its tables (nat_config_index). */
+static void forwards_indexed(struct fx *f, bool indexed)
+{
+	if (indexed)
+		assert_int_equal(nat_config_index(&f->conf), 0);
+}
+
+static void forwards_case(bool indexed)
 {
 	struct fx *f = fx_new(1024);
 	struct nat_rewrite rw;
 	struct nat_tuple t = { ip("198.51.100.7"), ip(EXT), htons(1),
 			       htons(2222), TCP };
 
-	(void)state;
 	fx_forward(f, TCP, NULL, 2222, "10.0.0.5", 22);
 	fx_forward(f, UDP, "203.0.113.9", 8080, "10.0.0.6", 80);
+	forwards_indexed(f, indexed);
 	/* Look-only admission, before anything exists. */
 	assert_int_equal(nat_flow_find(f->nat, &f->conf, NAT_DIR_IN, &t, false,
 				       0, &rw), NAT_NO_SESSION);
@@ -337,17 +345,25 @@ static void test_forwards(void **state)
 	assert_int_equal(out(f, UDP, "10.0.0.6", 80, "198.51.100.1", 9, 0, 0,
 			     &rw), NAT_OK);
 	assert_rw(&rw, "203.0.113.9", 8080);
+	nat_config_index_free(&f->conf);
 	fx_free(f);
 }
 
+static void test_forwards(void **state)
+{
+	(void)state;
+	forwards_case(false);
+	forwards_case(true);
+}
+
 /* Dynamic mappings never take a forward's port (same proto and address). */
-static void test_forward_ports_reserved(void **state)
+static void forward_ports_case(bool indexed)
 {
 	struct fx *f = fx_new(1024);
 	struct nat_rewrite rw;
 
-	(void)state;
 	fx_forward(f, TCP, NULL, 2222, "10.0.0.5", 22);
+	forwards_indexed(f, indexed);
 	f->conf.port_min = 2222;
 	f->conf.port_max = 2223;
 	assert_int_equal(out(f, TCP, "10.0.0.7", 2222, "198.51.100.7", 80,
@@ -358,6 +374,44 @@ static void test_forward_ports_reserved(void **state)
 	assert_int_equal(out(f, UDP, "10.0.0.9", 2222, "198.51.100.7", 80, 0, 0,
 			     &rw), NAT_OK);
 	assert_rw(&rw, EXT, 2222);
+	nat_config_index_free(&f->conf);
+	fx_free(f);
+}
+
+static void test_forward_ports_reserved(void **state)
+{
+	(void)state;
+	forward_ports_case(false);
+	forward_ports_case(true);
+}
+
+/* The index's list of external addresses answers like the scan. */
+static void test_external_index(void **state)
+{
+	struct fx *f = fx_new(64);
+	static const char *const probe[] = { EXT, "203.0.113.9", "203.0.113.8",
+					     "198.51.100.7", "10.0.0.5" };
+	bool scanned[5];
+
+	(void)state;
+	fx_forward(f, TCP, NULL, 2222, "10.0.0.5", 22);
+	fx_forward(f, UDP, "203.0.113.9", 8080, "10.0.0.6", 80);
+	fx_forward(f, TCP, "203.0.113.9", 8080, "10.0.0.7", 80);
+	for (int i = 0; i < 5; i++) {
+		uint32_t a = ip(probe[i]);
+
+		scanned[i] = nat_is_external(&f->conf, (const uint8_t *)&a);
+	}
+	assert_int_equal(nat_config_index(&f->conf), 0);
+	assert_int_equal(f->conf.n_external_addrs, 2);
+	for (int i = 0; i < 5; i++) {
+		uint32_t a = ip(probe[i]);
+
+		assert_int_equal(nat_is_external(&f->conf, (const uint8_t *)&a),
+				 scanned[i]);
+		assert_int_equal(scanned[i], i < 2);
+	}
+	nat_config_index_free(&f->conf);
 	fx_free(f);
 }
 
@@ -730,6 +784,7 @@ int main(void)
 		cmocka_unit_test(test_filtering),
 		cmocka_unit_test(test_forwards),
 		cmocka_unit_test(test_forward_ports_reserved),
+		cmocka_unit_test(test_external_index),
 		cmocka_unit_test(test_listen_port_reserved),
 		cmocka_unit_test(test_tcp_states),
 		cmocka_unit_test(test_tcp_no_session),
