@@ -20,6 +20,7 @@
 #include "port.h"
 
 struct ratelimiter;
+struct uapi_server;
 
 struct deferred {
 	void *ptr;
@@ -40,6 +41,7 @@ struct gateway {
 	size_t n_deferred, cap_deferred;
 	int uapi_fd;
 	char uapi_path[128];
+	struct uapi_server *uapi_srv;          /* open connections */
 };
 
 /* Build peers and tables from gw->cfg and the opened ports; publish them. */

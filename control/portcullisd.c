@@ -241,10 +241,11 @@ static void control_loop(struct gateway *gw)
 		dp_ctx_begin_burst(&gw->ctx, dp_now());
 		gw->ctx.t = gw->dp.tables;
 		work = drain_rings(gw);
+		uapi_poll(gw);
 		if (gw->ctx.now >= next_tick) {
 			tick(gw);
 			next_tick = gw->ctx.now + TICK_MS * NSEC_PER_MSEC;
-			if (uapi_poll(gw) < 0) {
+			if (uapi_tick(gw) < 0) {
 				printf("portcullisd: %s was deleted, stopping\n", gw->uapi_path);
 				break;
 			}

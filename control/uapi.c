@@ -4,11 +4,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -18,7 +21,39 @@
 #include "tunnel.h"
 
 #define UAPI_DIR "/var/run/wireguard"
-enum { UAPI_REQUEST_MAX = 4096, UAPI_TIMEOUT_MS = 200 };
+enum {
+	UAPI_MAX_CONNS = 16,                /* clients served at once */
+	UAPI_REQUEST_MAX = 16 << 20,        /* bytes: a setconf of every peer */
+	UAPI_READ_CHUNK = 4096,
+	UAPI_REQUEST_MS = 5000,             /* to send a request, read a reply */
+	UAPI_IDLE_MS = 10000,               /* between requests */
+};
+
+/* --- Connections ---------------------------------------------------------- */
+
+/*
+ * Every connection is non-blocking and has a deadline, so a slow or
+ * hostile client costs the control loop one failed read per iteration,
+ * never a wait: a request must be complete within UAPI_REQUEST_MS of its
+ * first byte, an idle connection is closed after UAPI_IDLE_MS, a reply the
+ * client does not read within UAPI_REQUEST_MS closes it, and no request
+ * may exceed UAPI_REQUEST_MAX bytes.  Several requests may follow each
+ * other on one connection, as wireguard-go allows.
+ */
+struct uapi_conn {
+	int fd;                                /* -1: free slot */
+	char *in;                              /* request bytes so far */
+	size_t in_len, in_cap;
+	char *out;                             /* reply not yet written */
+	size_t out_len, out_off;
+	uint64_t deadline;                     /* ns, monotonic */
+};
+
+struct uapi_server {
+	struct uapi_conn conns[UAPI_MAX_CONNS];
+};
+
+static void conn_close(struct uapi_conn *c);
 
 int uapi_open(struct gateway *gw, char *err, size_t errlen)
 {
@@ -51,12 +86,27 @@ int uapi_open(struct gateway *gw, char *err, size_t errlen)
 		return -errno;
 	}
 	umask(old);
+	gw->uapi_srv = calloc(1, sizeof(*gw->uapi_srv));
+	if (gw->uapi_srv == NULL) {
+		snprintf(err, errlen, "out of memory");
+		close(fd);
+		unlink(gw->uapi_path);
+		return -ENOMEM;
+	}
+	for (unsigned i = 0; i < UAPI_MAX_CONNS; i++)
+		gw->uapi_srv->conns[i].fd = -1;
 	gw->uapi_fd = fd;
 	return 0;
 }
 
 void uapi_close(struct gateway *gw)
 {
+	if (gw->uapi_srv) {
+		for (unsigned i = 0; i < UAPI_MAX_CONNS; i++)
+			conn_close(&gw->uapi_srv->conns[i]);
+		free(gw->uapi_srv);
+		gw->uapi_srv = NULL;
+	}
 	if (gw->uapi_fd >= 0) {
 		close(gw->uapi_fd);
 		unlink(gw->uapi_path);
@@ -128,68 +178,186 @@ static void reply_get(struct gateway *gw, FILE *f)
 	fprintf(f, "errno=0\n\n");
 }
 
-/* Read one request (up to the blank line) within the deadline. */
-static ssize_t read_request(int fd, char *buf, size_t cap)
+static uint64_t now_ns(void)
 {
-	size_t len = 0;
+	struct timespec ts;
 
-	while (len < cap - 1) {
-		struct pollfd pfd = { .fd = fd, .events = POLLIN };
-		ssize_t n;
-
-		if (poll(&pfd, 1, UAPI_TIMEOUT_MS) <= 0)
-			return -1;
-		n = read(fd, buf + len, cap - 1 - len);
-		if (n <= 0)
-			return len ? (ssize_t)len : -1;
-		len += (size_t)n;
-		buf[len] = '\0';
-		if (strstr(buf, "\n\n"))
-			return (ssize_t)len;
-	}
-	return -1;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-static void serve(struct gateway *gw, int fd)
+/* Buffers may hold keys (a get reply, a set request): wiped, then freed. */
+static void wipe_free(char *p, size_t len)
 {
-	char req[UAPI_REQUEST_MAX];
-	FILE *f;
-	int wfd = dup(fd);
+	if (p) {
+		sodium_memzero(p, len);
+		free(p);
+	}
+}
 
-	if (wfd < 0 || (f = fdopen(wfd, "w")) == NULL) {
-		if (wfd >= 0)
-			close(wfd);
+static void conn_close(struct uapi_conn *c)
+{
+	if (c->fd < 0)
 		return;
+	close(c->fd);
+	wipe_free(c->in, c->in_cap);
+	wipe_free(c->out, c->out_len);
+	*c = (struct uapi_conn){ .fd = -1 };
+}
+
+/* One request (text up to and including the blank line): the reply into
+ * f.  Requests other than get/set get -EINVAL, as wireguard-go answers
+ * an unknown operation. */
+static void handle_request(struct gateway *gw, const char *req, size_t len,
+			   FILE *f)
+{
+	(void)len;
+	if (strncmp(req, "get=1\n", 6) == 0)
+		reply_get(gw, f);
+	else if (strncmp(req, "set=1\n", 6) == 0)
+		fprintf(f, "errno=%d\n\n", -EOPNOTSUPP);
+	else
+		fprintf(f, "errno=%d\n\n", -EINVAL);
+}
+
+/* The first complete request in c->in, if any: answered into c->out and
+ * removed from c->in.  False if the reply could not be built. */
+static bool conn_process(struct gateway *gw, struct uapi_conn *c, uint64_t now)
+{
+	char *end = memmem(c->in, c->in_len, "\n\n", 2);
+	size_t req_len, out_len = 0;
+	char *out = NULL;
+	FILE *f;
+
+	if (end == NULL)
+		return true;
+	req_len = (size_t)(end - c->in) + 2;
+	f = open_memstream(&out, &out_len);
+	if (f == NULL)
+		return false;
+	handle_request(gw, c->in, req_len, f);
+	if (fclose(f) != 0) {
+		wipe_free(out, out_len);
+		return false;
 	}
-	if (read_request(fd, req, sizeof(req)) > 0) {
-		if (strncmp(req, "get=1\n", 6) == 0)
-			reply_get(gw, f);
-		else if (strncmp(req, "set=1\n", 6) == 0)
-			fprintf(f, "errno=%d\n\n", -EOPNOTSUPP);
-		else
-			fprintf(f, "errno=%d\n\n", -EINVAL);
+	c->out = out;
+	c->out_len = out_len;
+	c->out_off = 0;
+	sodium_memzero(c->in, req_len);
+	memmove(c->in, c->in + req_len, c->in_len - req_len);
+	c->in_len -= req_len;
+	c->deadline = now + UAPI_REQUEST_MS * 1000000ull;
+	return true;
+}
+
+/* Read what is there; false: close the connection (EOF, error, too big). */
+static bool conn_read(struct uapi_conn *c, uint64_t now)
+{
+	for (;;) {
+		ssize_t n;
+
+		if (c->in_len + 1 >= c->in_cap) {
+			size_t cap = c->in_cap ? 2 * c->in_cap : UAPI_READ_CHUNK;
+			char *in;
+
+			if (cap > UAPI_REQUEST_MAX)
+				return false;
+			in = malloc(cap);
+			if (in == NULL)
+				return false;
+			if (c->in_len)
+				memcpy(in, c->in, c->in_len);
+			wipe_free(c->in, c->in_cap);
+			c->in = in;
+			c->in_cap = cap;
+		}
+		n = read(c->fd, c->in + c->in_len, c->in_cap - 1 - c->in_len);
+		if (n == 0)
+			return false;
+		if (n < 0)
+			return errno == EAGAIN || errno == EINTR;
+		if (c->in_len == 0)          /* a request's clock starts now */
+			c->deadline = now + UAPI_REQUEST_MS * 1000000ull;
+		c->in_len += (size_t)n;
 	}
-	sodium_memzero(req, sizeof(req));
-	fclose(f);
+}
+
+/* Write what the socket takes; false: close.  Once the reply is out the
+ * connection may idle until the next request. */
+static bool conn_write(struct uapi_conn *c, uint64_t now)
+{
+	while (c->out_off < c->out_len) {
+		ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off,
+				 MSG_NOSIGNAL);
+
+		if (n < 0)
+			return errno == EAGAIN || errno == EINTR;
+		c->out_off += (size_t)n;
+	}
+	wipe_free(c->out, c->out_len);
+	c->out = NULL;
+	c->out_len = c->out_off = 0;
+	c->deadline = now + UAPI_IDLE_MS * 1000000ull;
+	return true;
+}
+
+/* One connection's turn: write a pending reply, else read and answer. */
+static bool conn_step(struct gateway *gw, struct uapi_conn *c, uint64_t now)
+{
+	if (c->out)
+		return conn_write(c, now) && (c->out != NULL || conn_process(gw, c, now));
+	if (!conn_read(c, now) || !conn_process(gw, c, now))
+		return false;
+	return c->out ? conn_write(c, now) : true;
+}
+
+static void accept_all(struct uapi_server *srv, int lfd, uint64_t now)
+{
+	for (;;) {
+		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		struct uapi_conn *c = NULL;
+
+		if (fd < 0)
+			return;
+		for (unsigned i = 0; i < UAPI_MAX_CONNS && !c; i++)
+			if (srv->conns[i].fd < 0)
+				c = &srv->conns[i];
+		if (c == NULL) {               /* full: the newest waits no slot */
+			close(fd);
+			continue;
+		}
+		*c = (struct uapi_conn){ .fd = fd,
+					 .deadline = now + UAPI_IDLE_MS * 1000000ull };
+	}
 }
 
 int uapi_poll(struct gateway *gw)
 {
+	struct uapi_server *srv = gw->uapi_srv;
+	uint64_t now = now_ns();
+	int busy = 0;
+
+	if (gw->uapi_fd < 0 || srv == NULL)
+		return 0;
+	accept_all(srv, gw->uapi_fd, now);
+	for (unsigned i = 0; i < UAPI_MAX_CONNS; i++) {
+		struct uapi_conn *c = &srv->conns[i];
+
+		if (c->fd < 0)
+			continue;
+		busy++;
+		if (!conn_step(gw, c, now) || now > c->deadline)
+			conn_close(c);
+	}
+	return busy;
+}
+
+int uapi_tick(struct gateway *gw)
+{
 	struct stat st;
-	int served = 0;
 
 	if (gw->uapi_fd < 0)
 		return 0;
-	if (stat(gw->uapi_path, &st) < 0)
-		return -1;                     /* deleted: time to go, as wireguard-go */
-	for (;;) {
-		int fd = accept4(gw->uapi_fd, NULL, NULL, SOCK_CLOEXEC);
-
-		if (fd < 0)
-			return served;
-		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
-		serve(gw, fd);
-		close(fd);
-		served++;
-	}
+	/* Deleted: time to go, as wireguard-go does. */
+	return stat(gw->uapi_path, &st) < 0 ? -1 : 0;
 }

@@ -3,7 +3,8 @@
  * WireGuard's cross-platform userspace API on /var/run/wireguard/NAME.sock,
  * so the stock wg(8) tool can show the gateway.  This release answers
  * get=1; set=1 is refused with errno=-EOPNOTSUPP (configuration changes
- * come with the control-socket work).
+ * come with the control-socket work).  Connections are non-blocking with
+ * deadlines, several at once and several requests each.
  */
 #ifndef PORTCULLIS_UAPI_H
 #define PORTCULLIS_UAPI_H
@@ -13,9 +14,11 @@
 struct gateway;
 
 int uapi_open(struct gateway *gw, char *err, size_t errlen);
-/* Serve pending connections without blocking the control loop for long.
- * Returns the number served, or -1 once the socket file was deleted. */
+/* Accept, read, answer and write without ever blocking: call it every
+ * control loop iteration.  Returns the number of open connections. */
 int uapi_poll(struct gateway *gw);
+/* Once per tick: -1 once the socket file was deleted (time to stop). */
+int uapi_tick(struct gateway *gw);
 void uapi_close(struct gateway *gw);
 
 #endif
