@@ -19,6 +19,7 @@
 #include "allowedips.h"
 #include "gateway.h"
 #include "tunnel.h"
+#include "uapi_parse.h"
 
 #define UAPI_DIR "/var/run/wireguard"
 enum {
@@ -205,17 +206,34 @@ static void conn_close(struct uapi_conn *c)
 	*c = (struct uapi_conn){ .fd = -1 };
 }
 
+/* A set is parsed and validated whole (a bad line: its errno, nothing
+ * changes); applying one arrives with the live-change work of issue 4,
+ * until then a valid set is refused with -EOPNOTSUPP. */
+static void reply_set(struct gateway *gw, const char *body, size_t len, FILE *f)
+{
+	struct uapi_set set;
+	char why[160];
+	int ret = uapi_set_parse(body, len, &set, why, sizeof(why));
+
+	if (ret < 0) {
+		printf("portcullisd: %s: refused a set: %s\n", gw->uapi_path, why);
+	} else {
+		ret = -EOPNOTSUPP;
+		uapi_set_free(&set);
+	}
+	fprintf(f, "errno=%d\n\n", ret);
+}
+
 /* One request (text up to and including the blank line): the reply into
  * f.  Requests other than get/set get -EINVAL, as wireguard-go answers
  * an unknown operation. */
 static void handle_request(struct gateway *gw, const char *req, size_t len,
 			   FILE *f)
 {
-	(void)len;
-	if (strncmp(req, "get=1\n", 6) == 0)
+	if (strncmp(req, "get=1\n", 6) == 0 || strncmp(req, "get=1\r\n", 7) == 0)
 		reply_get(gw, f);
 	else if (strncmp(req, "set=1\n", 6) == 0)
-		fprintf(f, "errno=%d\n\n", -EOPNOTSUPP);
+		reply_set(gw, req + 6, len - 6, f);
 	else
 		fprintf(f, "errno=%d\n\n", -EINVAL);
 }
@@ -224,14 +242,12 @@ static void handle_request(struct gateway *gw, const char *req, size_t len,
  * removed from c->in.  False if the reply could not be built. */
 static bool conn_process(struct gateway *gw, struct uapi_conn *c, uint64_t now)
 {
-	char *end = memmem(c->in, c->in_len, "\n\n", 2);
-	size_t req_len, out_len = 0;
+	size_t req_len = uapi_request_end(c->in, c->in_len), out_len = 0;
 	char *out = NULL;
 	FILE *f;
 
-	if (end == NULL)
+	if (req_len == 0)
 		return true;
-	req_len = (size_t)(end - c->in) + 2;
 	f = open_memstream(&out, &out_len);
 	if (f == NULL)
 		return false;

@@ -7,6 +7,7 @@
 #     wireguard-go does) in a 0755 directory;
 #   - two requests on one connection get two replies;
 #   - an unknown operation gets errno=-22 and the connection stays usable;
+#   - a set with a bad line gets its errno (-22) and changes nothing;
 #   - a client that sends one byte every 200 ms does not delay wg show;
 #   - a request over the size limit closes that connection only;
 #   - deleting the socket file stops the daemon cleanly.
@@ -54,6 +55,13 @@ elif cmd == "unknown":
     s.sendall(b"get=1\n\n")
     g = reply(s)
     print("unknown:", errno_of(r), "then get:", errno_of(g))
+elif cmd == "set":
+    s = conn()
+    s.sendall(b"set=1\nlisten_port=51820\npublic_key=" + b"zz" * 32 + b"\n\n")
+    bad = reply(s)
+    s.sendall(b"set=1\nlisten_port=51821\n\n")
+    good = reply(s)
+    print("bad set:", errno_of(bad), "valid set:", errno_of(good))
 elif cmd == "slow":
     s = conn()
     for ch in b"get=1\n":
@@ -79,6 +87,12 @@ step "an unknown operation"
 out=$(timeout 20 "$PC_PYTHON" -c "$UAPI_PY" "$SOCK" unknown) || fail "unknown operation: $out"
 step "$out"
 [[ $out == "unknown: errno=-22 then get: errno=0" ]] || fail "want errno=-22 then a working get: $out"
+
+step "set: validated whole, a bad line refused (applying sets is issue 4)"
+out=$(timeout 20 "$PC_PYTHON" -c "$UAPI_PY" "$SOCK" set) || fail "set: $out"
+step "$out"
+[[ $out == "bad set: errno=-22 valid set: errno=-95" ]] || fail "want -22 for the bad set, -95 (not yet) for the valid one: $out"
+grep -q 'refused a set: ' "$PC_GW_LOG" || fail "the refused set was not logged"
 
 step "a slow client does not hold up wg show"
 timeout 20 "$PC_PYTHON" -c "$UAPI_PY" "$SOCK" slow >/dev/null &
