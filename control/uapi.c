@@ -48,6 +48,8 @@ struct uapi_conn {
 	char *out;                             /* reply not yet written */
 	size_t out_len, out_off;
 	uint64_t deadline;                     /* ns, monotonic */
+	bool eof;                              /* the client shut its side:
+						* answer what came, then close */
 };
 
 struct uapi_server {
@@ -266,7 +268,9 @@ static bool conn_process(struct gateway *gw, struct uapi_conn *c, uint64_t now)
 	return true;
 }
 
-/* Read what is there; false: close the connection (EOF, error, too big). */
+/* Read what is there; false: close the connection (error, too big).  A
+ * client that shuts down its sending side after a request (socat, nc -N)
+ * still gets the reply: EOF only marks the connection. */
 static bool conn_read(struct uapi_conn *c, uint64_t now)
 {
 	for (;;) {
@@ -287,9 +291,13 @@ static bool conn_read(struct uapi_conn *c, uint64_t now)
 			c->in = in;
 			c->in_cap = cap;
 		}
+		if (c->eof)
+			return true;
 		n = read(c->fd, c->in + c->in_len, c->in_cap - 1 - c->in_len);
-		if (n == 0)
-			return false;
+		if (n == 0) {
+			c->eof = true;
+			return true;
+		}
 		if (n < 0)
 			return errno == EAGAIN || errno == EINTR;
 		if (c->in_len == 0)          /* a request's clock starts now */
@@ -320,11 +328,20 @@ static bool conn_write(struct uapi_conn *c, uint64_t now)
 /* One connection's turn: write a pending reply, else read and answer. */
 static bool conn_step(struct gateway *gw, struct uapi_conn *c, uint64_t now)
 {
-	if (c->out)
-		return conn_write(c, now) && (c->out != NULL || conn_process(gw, c, now));
+	if (c->out) {
+		if (!conn_write(c, now))
+			return false;
+		if (c->out)
+			return true;                /* the socket is full: later */
+		if (!conn_process(gw, c, now))
+			return false;
+		return c->out || !c->eof;
+	}
 	if (!conn_read(c, now) || !conn_process(gw, c, now))
 		return false;
-	return c->out ? conn_write(c, now) : true;
+	if (c->out)
+		return conn_write(c, now);
+	return !c->eof;                         /* nothing more can come */
 }
 
 static void accept_all(struct uapi_server *srv, int lfd, uint64_t now)

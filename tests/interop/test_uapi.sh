@@ -5,7 +5,8 @@
 # protocol requests (the stock wg tool is used by the other tests):
 #   - the socket has no group or other access (bound under umask 077, as
 #     wireguard-go does) in a 0755 directory;
-#   - two requests on one connection get two replies;
+#   - two requests on one connection get two replies; a client that shuts
+#     its sending side after the request still gets the reply;
 #   - an unknown operation gets errno=-22 and the connection stays usable;
 #   - a set with a bad line gets its errno (-22) and changes nothing;
 #   - a client that sends one byte every 200 ms does not delay wg show;
@@ -55,6 +56,11 @@ elif cmd == "unknown":
     s.sendall(b"get=1\n\n")
     g = reply(s)
     print("unknown:", errno_of(r), "then get:", errno_of(g))
+elif cmd == "halfclose":
+    s = conn()
+    s.sendall(b"get=1\n\n")
+    s.shutdown(socket.SHUT_WR)
+    print("half-closed client:", errno_of(reply(s)))
 elif cmd == "set":
     s = conn()
     s.sendall(b"set=1\nlisten_port=51820\npublic_key=" + b"zz" * 32 + b"\n\n")
@@ -82,6 +88,11 @@ step "two requests on one connection"
 out=$(timeout 20 "$PC_PYTHON" -c "$UAPI_PY" "$SOCK" two) || fail "two requests: $out"
 step "$out"
 [[ $out == "two replies: errno=0 errno=0" ]] || fail "want two errno=0 replies: $out"
+
+step "a client that shuts its sending side still gets the reply (socat, nc -N)"
+out=$(timeout 20 "$PC_PYTHON" -c "$UAPI_PY" "$SOCK" halfclose) || fail "half-closed client: $out"
+step "$out"
+[[ $out == "half-closed client: errno=0" ]] || fail "want the get reply: $out"
 
 step "an unknown operation"
 out=$(timeout 20 "$PC_PYTHON" -c "$UAPI_PY" "$SOCK" unknown) || fail "unknown operation: $out"
