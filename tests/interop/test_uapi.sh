@@ -82,27 +82,21 @@ elif cmd == "big":
     except OSError as e:
         print("big: connection closed (%s)" % e.__class__.__name__)
 '
-uapi_py() { "$PC_PYTHON" -c "$UAPI_PY" "$SOCK" "$@"; }
+# uapi_case TITLE CMD WANT: run the helper's CMD, its one line must be WANT.
+uapi_case() {
+	local out
+	step "$1"
+	out=$(timeout 20 "$PC_PYTHON" -c "$UAPI_PY" "$SOCK" "$2") || fail "$2: $out"
+	step "$out"
+	[[ $out == "$3" ]] || fail "$2: want '$3', got '$out'"
+}
 
-step "two requests on one connection"
-out=$(timeout 20 "$PC_PYTHON" -c "$UAPI_PY" "$SOCK" two) || fail "two requests: $out"
-step "$out"
-[[ $out == "two replies: errno=0 errno=0" ]] || fail "want two errno=0 replies: $out"
-
-step "a client that shuts its sending side still gets the reply (socat, nc -N)"
-out=$(timeout 20 "$PC_PYTHON" -c "$UAPI_PY" "$SOCK" halfclose) || fail "half-closed client: $out"
-step "$out"
-[[ $out == "half-closed client: errno=0" ]] || fail "want the get reply: $out"
-
-step "an unknown operation"
-out=$(timeout 20 "$PC_PYTHON" -c "$UAPI_PY" "$SOCK" unknown) || fail "unknown operation: $out"
-step "$out"
-[[ $out == "unknown: errno=-22 then get: errno=0" ]] || fail "want errno=-22 then a working get: $out"
-
-step "set: validated whole, a bad line refused (applying sets is issue 4)"
-out=$(timeout 20 "$PC_PYTHON" -c "$UAPI_PY" "$SOCK" set) || fail "set: $out"
-step "$out"
-[[ $out == "bad set: errno=-22 valid set: errno=-95" ]] || fail "want -22 for the bad set, -95 (not yet) for the valid one: $out"
+uapi_case "two requests on one connection" two "two replies: errno=0 errno=0"
+uapi_case "a client that shuts its sending side still gets the reply (socat, nc -N)" \
+	halfclose "half-closed client: errno=0"
+uapi_case "an unknown operation" unknown "unknown: errno=-22 then get: errno=0"
+uapi_case "set: validated whole, a bad line refused (applying sets is issue 4)" \
+	set "bad set: errno=-22 valid set: errno=-95"
 grep -q 'refused a set: ' "$PC_GW_LOG" || fail "the refused set was not logged"
 
 step "a slow client does not hold up wg show"
