@@ -5,7 +5,7 @@
  * permission check.  The values of each key are parsed in config_keys.c.
  *
  * The format is wg-quick's (wg-quick(8), wg(8) "CONFIGURATION FILE FORMAT")
- * plus [Port public], [Port private] and [NAT] (config_nat.c);
+ * plus [Port public], [Port private], [NAT] (config_nat.c) and [Control];
  * config/README.md documents every key.  As in wg and wg-quick, section and
  * key names are case-insensitive, '#' starts a comment anywhere on a line,
  * whitespace around '=' and blank lines do not matter.
@@ -207,6 +207,8 @@ static const char *section_title(const struct config_parser *p)
 		return "[Peer]";
 	if (p->section == SECTION_NAT)
 		return "[NAT]";
+	if (p->section == SECTION_CONTROL)
+		return "[Control]";
 	return port_titles[p->port - p->cfg->ports];
 }
 
@@ -258,6 +260,7 @@ static int end_section(struct config_parser *p)
 					    "[NAT] needs Masquerade, Forward, AllowTunnelToPrivate "
 					    "or AllowPrivateToTunnel");
 		return 0;
+	case SECTION_CONTROL:                   /* every key is optional */
 	case SECTION_NONE:
 		break;
 	}
@@ -309,6 +312,9 @@ static int begin_section(struct config_parser *p, enum config_section section,
 	if (section == SECTION_NAT && p->nat_line)
 		return config_bad(p, "duplicate section [NAT] (first at line %u)",
 				  p->nat_line);
+	if (section == SECTION_CONTROL && p->cfg->control.line)
+		return config_bad(p, "duplicate section [Control] (first at line %u)",
+				  p->cfg->control.line);
 	if (section == SECTION_PEER && (ret = add_peer(p)) != 0)
 		return ret;
 	if (section == SECTION_INTERFACE)
@@ -317,6 +323,8 @@ static int begin_section(struct config_parser *p, enum config_section section,
 		p->nat_line = p->line;
 		p->cfg->nat.enabled = true;
 	}
+	if (section == SECTION_CONTROL)
+		p->cfg->control.line = p->line;
 	if (cp) {
 		cp->present = true;
 		cp->line = p->line;
@@ -359,6 +367,8 @@ static int parse_section(struct config_parser *p, char *s)
 		return begin_section(p, SECTION_PEER, -1);
 	if (strcasecmp(name, "NAT") == 0)
 		return begin_section(p, SECTION_NAT, -1);
+	if (strcasecmp(name, "Control") == 0)
+		return begin_section(p, SECTION_CONTROL, -1);
 	port = port_from_name(name);
 	if (port >= 0)
 		return begin_section(p, SECTION_PORT, port);
@@ -711,6 +721,8 @@ void config_free(struct config *cfg)
 	}
 	free(cfg->iface.private_key_file);
 	free(cfg->nat.forwards);
+	free(cfg->control.group);
+	free(cfg->control.metrics);
 	free(cfg->path);
 	sodium_memzero(cfg, sizeof(*cfg));
 	free(cfg);

@@ -75,11 +75,26 @@ struct config_interface {
 	struct ip_prefix addresses[CONFIG_MAX_ADDRESSES];
 	size_t n_addresses;
 	uint16_t mtu;                       /* 0: default (WG_DEFAULT_MTU) */
+	uint32_t fwmark;                    /* FwMark / fwmark=: kept and
+					     * reported for wg(8); a DPDK port
+					     * has no socket to mark */
+};
+
+/* [Control]: the gateway CLI socket and the metrics endpoint.  Absent:
+ * the CLI socket is root-only and there is no metrics listener. */
+struct config_control {
+	char *group;                        /* Group: may use the CLI socket;
+					     * NULL: root only */
+	char *metrics;                      /* Metrics: "127.0.0.1:9586",
+					     * "[::1]:9586" or "/path.sock";
+					     * NULL: off */
+	unsigned line;                      /* of [Control], 0: absent */
 };
 
 struct config {
 	char *path;
 	struct config_interface iface;
+	struct config_control control;
 	struct config_peer *peers;
 	size_t n_peers;
 	struct config_port ports[PORT_COUNT];

@@ -19,6 +19,7 @@ enum config_section {
 	SECTION_PEER,
 	SECTION_PORT,
 	SECTION_NAT,
+	SECTION_CONTROL,
 };
 
 enum config_key_flags {

@@ -15,6 +15,7 @@
 #endif
 #include <arpa/inet.h>
 #include <errno.h>
+#include <grp.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -22,6 +23,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 
 #include <sodium.h>
 
@@ -38,6 +40,7 @@ enum {
 	PORT_MTU_MAX = 9000,
 	VLAN_MAX = 4094,
 	HOSTNAME_MAX = 253,                 /* RFC 1035 section 2.3.4 */
+	SOCKET_PATH_MAX = sizeof(((struct sockaddr_un *)0)->sun_path) - 1,
 };
 
 /* --- helpers shared with the control socket and CLI ---------------------- */
@@ -352,6 +355,52 @@ static int iface_mtu(struct config_parser *p, const struct config_key *key,
 	if (ret == 0)
 		p->cfg->iface.mtu = (uint16_t)v;
 	return ret;
+}
+
+/* Strict hex digits (no prefix, sign or space), at most max. */
+static int hex_parse(const char *s, unsigned long max, unsigned long *out)
+{
+	unsigned long v = 0;
+
+	if (*s == '\0')
+		return -EINVAL;
+	for (; *s; s++) {
+		unsigned d;
+
+		if (*s >= '0' && *s <= '9')
+			d = (unsigned)(*s - '0');
+		else if ((*s | 0x20) >= 'a' && (*s | 0x20) <= 'f')
+			d = (unsigned)((*s | 0x20) - 'a' + 10);
+		else
+			return -EINVAL;
+		v = v * 16 + d;
+		if (v > max)
+			return -ERANGE;
+	}
+	*out = v;
+	return 0;
+}
+
+/* As wg(8) reads it: "off" (or 0) for no mark, else 32 bits in decimal or
+ * 0x hex.  Kept so that wg showconf reports it; a DPDK port has no socket
+ * to mark. */
+static int iface_fwmark(struct config_parser *p, const struct config_key *key,
+			char *value)
+{
+	unsigned long v = 0;
+	int ret = 0;
+
+	if (strcasecmp(value, "off") != 0) {
+		if (value[0] == '0' && (value[1] == 'x' || value[1] == 'X'))
+			ret = hex_parse(value + 2, UINT32_MAX, &v);
+		else
+			ret = config_uint_parse(value, UINT32_MAX, &v);
+	}
+	if (ret != 0)
+		return config_bad(p, "bad %s %s (must be 0..4294967295, 0x hex or off)",
+				  key->name, config_quote(p, value));
+	p->cfg->iface.fwmark = (uint32_t)v;
+	return 0;
 }
 
 /* wg-quick's own keys drive its shell hooks, resolvconf and the kernel
@@ -693,6 +742,85 @@ static int port_route(struct config_parser *p, const struct config_key *key,
 	return config_list_for_each(p, key, value, port_route_item);
 }
 
+/* --- [Control] --------------------------------------------------------------- */
+
+/* Checked now so that a typo fails at load, not when the socket is made;
+ * the name is kept (and looked up again then) rather than the gid. */
+static int control_group(struct config_parser *p, const struct config_key *key,
+			 char *value)
+{
+	(void)key;
+	if (getgrnam(value) == NULL)
+		return config_bad(p, "no such group %s", config_quote(p, value));
+	p->cfg->control.group = strdup(value);
+	if (!p->cfg->control.group)
+		return config_error(p, -ENOMEM, p->line, "out of memory");
+	return 0;
+}
+
+/* "A.B.C.D:PORT" or "[V6]:PORT", numeric: a listener binds an address of
+ * this machine, so there is no name to resolve. */
+static bool listen_address_valid(char *value)
+{
+	struct in6_addr a6;
+	struct in_addr a4;
+	char *colon, *host = value;
+	unsigned long port;
+
+	if (value[0] == '[') {
+		colon = strchr(value, ']');
+		if (!colon || colon[1] != ':')
+			return false;
+		*colon++ = '\0';
+		host = value + 1;
+		if (inet_pton(AF_INET6, host, &a6) != 1)
+			return false;
+	} else {
+		colon = strrchr(value, ':');
+		if (!colon)
+			return false;
+		*colon = '\0';
+		if (inet_pton(AF_INET, host, &a4) != 1)
+			return false;
+	}
+	return config_uint_parse(colon + 1, 65535, &port) == 0 && port != 0;
+}
+
+/* NULL if value is a Metrics listener, else the reason to append to the
+ * message ("" for no more than "bad Metrics '...'"). */
+static const char *metrics_problem(char *value)
+{
+	if (value[0] != '/')
+		return listen_address_valid(value) ? NULL
+		       : " (want ADDRESS:PORT, [IPV6]:PORT, an absolute socket path or off)";
+	if (strlen(value) > SOCKET_PATH_MAX)
+		return " (a socket path is at most 107 bytes)";
+	for (const char *c = value; *c; c++)
+		if (*c <= ' ' || *c == 0x7f)
+			return "";
+	return NULL;
+}
+
+static int control_metrics(struct config_parser *p, const struct config_key *key,
+			   char *value)
+{
+	const char *q = config_quote(p, value), *why;
+	char *text;
+
+	if (strcasecmp(value, "off") == 0)
+		return 0;
+	text = strdup(value);                   /* metrics_problem cuts value */
+	if (!text)
+		return config_error(p, -ENOMEM, p->line, "out of memory");
+	why = metrics_problem(value);
+	if (why) {
+		free(text);
+		return config_bad(p, "bad %s %s%s", key->name, q, why);
+	}
+	p->cfg->control.metrics = text;
+	return 0;
+}
+
 /* --- the key table ---------------------------------------------------------- */
 
 static const struct config_key keys[] = {
@@ -708,7 +836,7 @@ static const struct config_key keys[] = {
 	{ "PreDown", SECTION_INTERFACE, KEY_REPEATABLE | KEY_EMPTY_OK, wg_quick_only },
 	{ "PostDown", SECTION_INTERFACE, KEY_REPEATABLE | KEY_EMPTY_OK, wg_quick_only },
 	{ "SaveConfig", SECTION_INTERFACE, KEY_REPEATABLE | KEY_EMPTY_OK, wg_quick_only },
-	{ "FwMark", SECTION_INTERFACE, KEY_REPEATABLE | KEY_EMPTY_OK, wg_quick_only },
+	{ "FwMark", SECTION_INTERFACE, 0, iface_fwmark },
 
 	{ "PublicKey", SECTION_PEER, 0, peer_public_key },
 	{ "PresharedKey", SECTION_PEER, 0, peer_preshared_key },
@@ -722,6 +850,9 @@ static const struct config_key keys[] = {
 	{ "VLAN", SECTION_PORT, 0, port_vlan },
 	{ "MTU", SECTION_PORT, 0, port_mtu },
 	{ "Route", SECTION_PORT, KEY_REPEATABLE, port_route },
+
+	{ "Group", SECTION_CONTROL, 0, control_group },
+	{ "Metrics", SECTION_CONTROL, 0, control_metrics },
 };
 
 _Static_assert(sizeof(keys) / sizeof(keys[0]) <= CONFIG_KEY_SLOTS,

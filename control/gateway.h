@@ -20,7 +20,12 @@
 #include "port.h"
 
 struct ratelimiter;
-struct uapi_server;
+struct sock_server;
+
+struct gw_peer_key {
+	uint8_t key[32];
+	struct gw_peer *peer;
+};
 
 struct deferred {
 	void *ptr;
@@ -39,9 +44,11 @@ struct gateway {
 	unsigned n_staged;                     /* mbufs in all staged queues */
 	struct deferred *deferred;
 	size_t n_deferred, cap_deferred;
-	int uapi_fd;
-	char uapi_path[128];
-	struct uapi_server *uapi_srv;          /* open connections */
+	struct sock_server *uapi;              /* the WireGuard socket (uapi.c) */
+	struct sock_server *ctl;               /* the CLI socket (ctl.c) */
+	struct sock_server *metrics;           /* NULL: no [Control] Metrics */
+	struct gw_peer_key *peer_keys;         /* sorted by key: handshakes */
+	uint32_t n_peer_keys;
 };
 
 /* Build peers and tables from gw->cfg and the opened ports; publish them. */
@@ -62,6 +69,25 @@ void gateway_keypair_retire(struct noise_keypair *kp, void *ctx);
 struct gw_peer *gateway_peer_by_key(struct gateway *gw, const uint8_t key[32]);
 struct gw_peer *gateway_peer_by_id(struct gateway *gw, uint32_t id);
 
+/*
+ * Live changes (gateway_apply.c).  next is a whole desired configuration
+ * (from the file, or gw->cfg cloned and edited by a UAPI set or a CLI
+ * command).  The difference is applied atomically: peers are matched by
+ * public key, so an unchanged peer keeps its sessions, handshake, timers,
+ * counters and learned endpoint; new tables are built completely and
+ * published with RCU; removed peers and old tables are freed after a grace
+ * period.  On success gw owns next (gw->cfg is replaced); on error nothing
+ * changed, err says why and the caller still owns next.
+ */
+struct gateway_change {
+	unsigned peers_added, peers_removed, peers_updated, peers_unchanged;
+};
+int gateway_apply(struct gateway *gw, struct config *next,
+		  struct gateway_change *chg, char *err, size_t errlen);
+/* Re-read gw->cfg->path and apply it ("file:line: reason" on error). */
+int gateway_reload(struct gateway *gw, struct gateway_change *chg,
+		   char *err, size_t errlen);
+
 /* Free ptr with fn once no worker can still see it. */
 void gateway_defer_free(struct gateway *gw, void *ptr, void (*fn)(void *));
 /* Wait for a grace period and run the deferred frees (control tick). */
@@ -71,8 +97,9 @@ void gateway_reclaim(struct gateway *gw);
  * expiry tick (every control tick), counters and the start-up summary. */
 int gateway_nat_start(struct gateway *gw, char *err, size_t errlen);
 void gateway_nat_stop(struct gateway *gw);
-int gateway_nat_tables(struct gateway *gw, struct dp_tables *t, char *err,
-		       size_t errlen);
+/* The [NAT] part of tables t built from cfg (the next configuration). */
+int gateway_nat_tables(const struct config *cfg, struct dp_tables *t,
+		       char *err, size_t errlen);
 void gateway_nat_tables_free(struct dp_tables *t);
 void gateway_nat_tick(struct gateway *gw);
 void gateway_nat_stats_print(const struct gateway *gw, FILE *f);

@@ -62,10 +62,10 @@ static bool public_v4(const struct dp_tables *t, struct ip_addr *out)
 	return false;
 }
 
-int gateway_nat_tables(struct gateway *gw, struct dp_tables *t, char *err,
-		       size_t errlen)
+int gateway_nat_tables(const struct config *cfg, struct dp_tables *t,
+		       char *err, size_t errlen)
 {
-	const struct nat_config *nc = &gw->cfg->nat;
+	const struct nat_config *nc = &cfg->nat;
 
 	t->nat = *nc;
 	t->nat.forwards = NULL;
@@ -77,7 +77,7 @@ int gateway_nat_tables(struct gateway *gw, struct dp_tables *t, char *err,
 		return 0;
 	if (nc->external.family == IP_NONE && !public_v4(t, &t->nat.external)) {
 		snprintf(err, errlen, "%s: [NAT] needs ExternalAddress or an IPv4 "
-			 "Address on [Port public]", gw->cfg->path);
+			 "Address on [Port public]", cfg->path);
 		return -EINVAL;
 	}
 	if (nc->n_forwards) {

@@ -12,6 +12,7 @@
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 
+#include "allowedips.h"
 #include "gateway.h"
 #include "ratelimiter.h"
 #include "timers.h"
@@ -99,9 +100,29 @@ static void send_staged(struct gateway *gw, struct gw_peer *peer)
 	s->head = 0;
 }
 
+/* The owner of the packet's destination in the current tables.  The
+ * worker named a peer id, but the tables may have changed while the
+ * packet sat in the ring (an allowed IP moved, a peer went and its id was
+ * reused): route again rather than trust the id. */
+static struct gw_peer *stage_owner(struct gateway *gw, struct rte_mbuf *m)
+{
+	const struct pkt_meta *meta = pkt_meta(m);
+	const uint8_t *ip = rte_pktmbuf_mtod_offset(m, const uint8_t *, meta->l3_off);
+	struct ip_addr dst = { .family = meta->l3_family };
+	uint32_t id;
+
+	if (meta->l3_family == IP_V4)
+		memcpy(dst.bytes, ((const struct ipv4_hdr *)ip)->dst, 4);
+	else
+		memcpy(dst.bytes, ((const struct ipv6_hdr *)ip)->dst, 16);
+	if (!allowedips_lookup(gw->dp.tables->allowedips, &dst, &id))
+		return NULL;
+	return gateway_peer_by_id(gw, id);
+}
+
 void handshake_stage(struct gateway *gw, struct rte_mbuf *m)
 {
-	struct gw_peer *peer = gateway_peer_by_id(gw, pkt_meta(m)->peer_id);
+	struct gw_peer *peer = stage_owner(gw, m);
 	struct gw_staged *s;
 
 	if (peer == NULL) {
@@ -364,10 +385,20 @@ void handshake_peer_tick(struct gateway *gw, struct gw_peer *peer)
 		keepalive_or_handshake(gw, peer);
 	if (actions & TIMER_HANDSHAKE_GAVE_UP)
 		staged_drop_all(gw, peer);
-	if (actions & TIMER_ZERO_KEY_MATERIAL) {
-		noise_keypairs_clear(&peer->keypairs);
-		noise_handshake_clear(&peer->handshake);
-		gateway_index_free(gw, peer->handshake_index);
-		peer->handshake_index = 0;
-	}
+	if (actions & TIMER_ZERO_KEY_MATERIAL)
+		handshake_peer_reset(gw, peer);
+}
+
+void handshake_peer_reset(struct gateway *gw, struct gw_peer *peer)
+{
+	noise_keypairs_clear(&peer->keypairs);
+	noise_handshake_clear(&peer->handshake);
+	gateway_index_free(gw, peer->handshake_index);
+	peer->handshake_index = 0;
+}
+
+void handshake_peer_retire(struct gateway *gw, struct gw_peer *peer)
+{
+	handshake_peer_reset(gw, peer);
+	staged_drop_all(gw, peer);
 }

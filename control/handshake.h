@@ -22,5 +22,11 @@ void handshake_event(struct gateway *gw, const struct dp_event *ev);
 void handshake_peer_tick(struct gateway *gw, struct gw_peer *peer);
 void handshake_send_initiation(struct gateway *gw, struct gw_peer *peer,
 			       bool is_retry);
+/* Forget sessions and the handshake in progress (keys zeroed, indices
+ * freed), as after REJECT_AFTER_TIME * 3.  Staged packets stay. */
+void handshake_peer_reset(struct gateway *gw, struct gw_peer *peer);
+/* A peer leaves the configuration: reset it and drop its staged packets
+ * (the caller frees it after a grace period). */
+void handshake_peer_retire(struct gateway *gw, struct gw_peer *peer);
 
 #endif

@@ -26,24 +26,42 @@
 #include <rte_ring_elem.h>
 
 #include "crypto.h"
+#include "ctl.h"
 #include "gateway.h"
 #include "handshake.h"
 #include "neigh.h"
 #include "port.h"
 #include "ratelimiter.h"
+#include "sock_server.h"
 #include "uapi.h"
 #include "worker.h"
 
 enum { TICK_MS = 100, CONTROL_IDLE_US = 200 };
 
-static volatile sig_atomic_t stop_requested, dump_requested;
+static volatile sig_atomic_t stop_requested, dump_requested, reload_requested;
 
 static void on_signal(int sig)
 {
 	if (sig == SIGUSR1)
 		dump_requested = 1;
+	else if (sig == SIGHUP)
+		reload_requested = 1;
 	else
 		stop_requested = 1;
+}
+
+/* SIGHUP (systemctl reload): as `portcullisctl reload`. */
+static void reload(struct gateway *gw)
+{
+	struct gateway_change chg;
+	char err[CONFIG_ERR_LEN];
+
+	if (gateway_reload(gw, &chg, err, sizeof(err)) < 0)
+		printf("portcullisd: reload refused, nothing changed: %s\n", err);
+	else
+		printf("portcullisd: reloaded %s: %u peer(s) added, %u removed, "
+		       "%u updated, %u unchanged\n", gw->cfg->path, chg.peers_added,
+		       chg.peers_removed, chg.peers_updated, chg.peers_unchanged);
 }
 
 static void usage(FILE *f)
@@ -242,11 +260,13 @@ static void control_loop(struct gateway *gw)
 		gw->ctx.t = gw->dp.tables;
 		work = drain_rings(gw);
 		uapi_poll(gw);
+		metrics_poll(gw, gw->ctx.now);
 		if (gw->ctx.now >= next_tick) {
 			tick(gw);
 			next_tick = gw->ctx.now + TICK_MS * NSEC_PER_MSEC;
 			if (uapi_tick(gw) < 0) {
-				printf("portcullisd: %s was deleted, stopping\n", gw->uapi_path);
+				printf("portcullisd: %s was deleted, stopping\n",
+				       sock_server_path(gw->uapi));
 				break;
 			}
 		}
@@ -254,6 +274,10 @@ static void control_loop(struct gateway *gw)
 		if (dump_requested) {
 			dump_requested = 0;
 			gateway_stats_print(gw, stdout);
+		}
+		if (reload_requested) {
+			reload_requested = 0;
+			reload(gw);
 		}
 		if (!work)
 			usleep(CONTROL_IDLE_US);
@@ -295,13 +319,13 @@ static int run(struct gateway *gw, struct options *o)
 	}
 	gw->dp.n_workers = (uint16_t)RTE_MIN(workers, (unsigned)DP_MAX_WORKERS);
 	gw->dp.control_lcore = rte_lcore_id();
-	gw->uapi_fd = -1;
 	snprintf(gw->ifname, sizeof(gw->ifname), "%s", o->ifname);
 	if ((ret = create_rings(gw, err, sizeof(err))) < 0 ||
 	    (ret = open_ports(gw, gw->dp.n_workers, err, sizeof(err))) < 0 ||
 	    (ret = gateway_nat_start(gw, err, sizeof(err))) < 0 ||
 	    (ret = gateway_start(gw, err, sizeof(err))) < 0 ||
-	    (ret = uapi_open(gw, err, sizeof(err))) < 0) {
+	    (ret = uapi_open(gw, err, sizeof(err))) < 0 ||
+	    (ret = metrics_open(gw, err, sizeof(err))) < 0) {
 		fprintf(stderr, "portcullisd: %s\n", err);
 		return ret;
 	}
@@ -334,6 +358,7 @@ static void shutdown_all(struct gateway *gw)
 	printf("portcullisd: counters at shutdown\n");
 	gateway_stats_print(gw, stdout);
 	uapi_close(gw);
+	metrics_close(gw);
 	for (unsigned p = 0; p < PORT_COUNT; p++)
 		if (gw->cfg->ports[p].present && gw->dp.pool)
 			port_close(gw->ports[p].port_id);
@@ -366,6 +391,7 @@ int main(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGUSR1, on_signal);
+	signal(SIGHUP, on_signal);
 	signal(SIGPIPE, SIG_IGN);
 	if (rte_eal_init(o.eal_argc, o.eal_argv) < 0) {
 		fprintf(stderr, "portcullisd: EAL init failed: %s\n", rte_strerror(rte_errno));

@@ -3,8 +3,9 @@
  * WireGuard's cross-platform userspace API on /var/run/wireguard/NAME.sock,
  * so the stock wg(8) tool can show the gateway.  This release answers
  * get=1; set=1 is refused with errno=-EOPNOTSUPP (configuration changes
- * come with the control-socket work).  Connections are non-blocking with
- * deadlines, several at once and several requests each.
+ * come with the control-socket work).  Connections are served by
+ * sock_server: non-blocking with deadlines, several at once and several
+ * requests each; only root (or the daemon's uid) may connect.
  */
 #ifndef PORTCULLIS_UAPI_H
 #define PORTCULLIS_UAPI_H

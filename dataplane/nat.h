@@ -207,4 +207,55 @@ void nat_reclaim(struct nat *nat);
 /* Sessions linked now (created minus expired, over all threads). */
 uint32_t nat_active_sessions(const struct nat *nat);
 
+/*
+ * Control thread: the NAT sessions for the CLI (nat_walk.c).  Tracked
+ * sessions (nat_track_open) are not listed or flushed: they translate
+ * nothing and time out on their own.
+ */
+enum nat_session_state {
+	NAT_STATE_OPEN,                     /* UDP, ICMP echo */
+	NAT_STATE_SYN_SENT,                 /* one side's SYN (or traffic of
+					     * a picked-up connection) only */
+	NAT_STATE_SYN_RECEIVED,             /* both SYNs, not acknowledged */
+	NAT_STATE_ESTABLISHED,              /* nat_tcp_established */
+	NAT_STATE_FIN_WAIT,                 /* one side's FIN */
+	NAT_STATE_CLOSING,                  /* both FINs */
+	NAT_STATE_CLOSED,                   /* RST */
+	NAT_STATE_COUNT
+};
+
+/* "open", "syn_sent", ... as the CLI prints them. */
+const char *nat_session_state_name(enum nat_session_state s);
+
+/* One session, in plain terms.  Addresses are network-order bytes, ports
+ * host order; for ICMP echo the inside and external ports are the
+ * identifier and the remote port is 0. */
+struct nat_session_info {
+	uint8_t proto;                      /* IPPROTO_TCP_, _UDP_, _ICMP_ */
+	uint8_t inside[4], external[4], remote[4];
+	uint16_t inside_port, external_port, remote_port;
+	enum nat_session_state state;
+	uint32_t expires_in;                /* seconds from now; 0: timed out,
+					     * waiting for the expiry walk */
+	bool forward;                       /* created through a port forward */
+};
+
+/* Calls fn for every usable session (in slot order) until it returns
+ * non-zero, which is returned.  conf gives the timeouts; now as for the
+ * packet calls.  Workers may create and refresh sessions meanwhile: a
+ * session created during the walk may or may not be seen. */
+typedef int (*nat_session_fn)(const struct nat_session_info *s, void *ctx);
+int nat_session_walk(const struct nat *nat, const struct nat_config *conf,
+		     uint64_t now, nat_session_fn fn, void *ctx);
+
+/* Remove every linked session match() says yes to (NULL: all of them),
+ * exactly as expiry would, counted as expired in lc.  The removed slots
+ * are reused after nat_reclaim, which the caller runs after an RCU grace
+ * period, as for nat_expire.  Returns the number removed. */
+typedef bool (*nat_session_match_fn)(const struct nat_session_info *s,
+				     void *ctx);
+unsigned nat_session_flush(struct nat *nat, struct nat_lcore *lc,
+			   const struct nat_config *conf, uint64_t now,
+			   nat_session_match_fn match, void *ctx);
+
 #endif

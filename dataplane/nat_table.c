@@ -271,22 +271,23 @@ static void mapping_reap(struct nat *nat, struct nat_lcore *lc, uint32_t idx)
 	lc->stats.mappings_expired++;
 }
 
-static unsigned session_expire(struct nat *nat, struct nat_lcore *lc,
-			       const struct nat_clock *c, uint32_t idx)
+/* Expiry's removal, shared with nat_session_flush (nat_walk.c): kill with
+ * a CAS from the timer value the caller judged, unlink both keys, give the
+ * session's reference back to its mapping (reaping the mapping if that was
+ * the last), retire the slot. */
+bool nat_session_unlink(struct nat *nat, struct nat_lcore *lc, uint32_t idx,
+			uint32_t seen)
 {
 	struct nat_session *s = nat_session_at(nat, idx);
-	uint32_t seen = atomic_load_explicit(&s->last_seen,
-					     memory_order_acquire);
 	struct nat_key keys[2];
 	uint32_t mapping;
 
-	if (seen == NAT_DEAD || !nat_session_timed_out(s, seen, c))
-		return 0;
-	/* Fails if a worker refreshed it since we read the timer. */
-	if (!atomic_compare_exchange_strong_explicit(
+	/* Fails if a worker refreshed it since the caller read the timer. */
+	if (seen == NAT_DEAD ||
+	    !atomic_compare_exchange_strong_explicit(
 		    &s->last_seen, &seen, NAT_DEAD, memory_order_acq_rel,
 		    memory_order_relaxed))
-		return 0;
+		return false;
 	nat_session_keys(s, keys);
 	nat_index_unlink(nat, &keys[0], idx);
 	nat_index_unlink(nat, &keys[1], idx);
@@ -298,7 +299,19 @@ static unsigned session_expire(struct nat *nat, struct nat_lcore *lc,
 		nat_mapping_unref(nat, mapping);
 		mapping_reap(nat, lc, mapping);
 	}
-	return 1;
+	return true;
+}
+
+static unsigned session_expire(struct nat *nat, struct nat_lcore *lc,
+			       const struct nat_clock *c, uint32_t idx)
+{
+	struct nat_session *s = nat_session_at(nat, idx);
+	uint32_t seen = atomic_load_explicit(&s->last_seen,
+					     memory_order_acquire);
+
+	if (seen == NAT_DEAD || !nat_session_timed_out(s, seen, c))
+		return 0;
+	return nat_session_unlink(nat, lc, idx, seen);
 }
 
 /* The same for a tracked session: it has one key and no mapping. */

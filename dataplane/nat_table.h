@@ -2,8 +2,8 @@
 /*
  * The NAT's shared state: session, mapping and tracked-session slots,
  * their pools, and the one hash index that finds them.  Private to
- * dataplane/nat.c, nat_index.c, nat_table.c, nat_track.c and their
- * tests, which inspect it.
+ * dataplane/nat.c, nat_index.c, nat_table.c, nat_track.c, nat_walk.c and
+ * their tests, which inspect it.
  *
  * Liveness is encoded in the objects themselves so that a lock-free
  * reader can judge an index entry with one load:
@@ -390,5 +390,15 @@ void nat_pool_put(struct nat_pool *p, uint32_t *cache, unsigned *n,
 void nat_pool_flush(struct nat_pool *p, uint32_t *cache, unsigned *n);
 void nat_pool_retire(struct nat_pool *p, uint32_t idx);
 void nat_pool_reclaim(struct nat_pool *p);
+
+/*
+ * Control thread: remove NAT session idx, whose last_seen the caller read
+ * as seen, as expiry does (both keys unlinked, the mapping's reference
+ * dropped and the mapping reaped if it was the last, the slot retired
+ * until nat_reclaim), counted as expired in lc.  False, and nothing done,
+ * if seen is NAT_DEAD or a worker refreshed the timer since.
+ */
+bool nat_session_unlink(struct nat *nat, struct nat_lcore *lc, uint32_t idx,
+			uint32_t seen);
 
 #endif

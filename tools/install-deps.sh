@@ -11,7 +11,7 @@ PACKAGES=(
 	# build
 	gcc meson ninja-build pkg-config
 	dpdk-dev libdpdk-dev dpdk libsodium-dev liburcu-dev libb2-dev libssl-dev
-	libbpf-dev libxdp-dev libcmocka-dev
+	libbpf-dev libxdp-dev libcmocka-dev libjansson-dev
 	# fuzzing and sanitizers (clang's libFuzzer and runtimes), BPF programs
 	clang llvm libclang-rt-14-dev
 	# interop tests and demo: real WireGuard peers, namespaces, traffic

@@ -63,6 +63,14 @@ static const char *const good[] = {
 	/* 20 */ IFACE "ListenPort = 65535\n" PEER2 "AllowedIPs = 192.0.2.9\n",
 	/* 21 */ IFACE PEER2 "PresharedKey = " PSK "\nPersistentKeepalive = 0\n",
 	/* 22 */ IFACE "DNS =\nPostUp = echo 'a = b' # not a key\n",
+	/* 23 */ IFACE "[Control]\nGroup = root\nMetrics = 127.0.0.1:9586\n",
+	/* 24 */ IFACE "[control]\nmetrics = [::1]:65535\n" PEER2,
+	/* 25 */ IFACE "[Control]\nMetrics = /run/portcullis/metrics.sock\n",
+	/* 26 */ IFACE "[Control]\nMetrics = OFF\n",
+	/* 27 */ IFACE "[Control]\n",
+	/* 28 */ IFACE "FwMark = off\n",
+	/* 29 */ IFACE "FwMark = 0xffffffff\n",
+	/* 30 */ IFACE "FwMark = 4294967295\n",
 };
 
 static void test_good_table(void **state)
@@ -152,6 +160,35 @@ static const struct bad_case bad[] = {
 	/* 61 */ { IFACE "ListenPort = \x1b[31m\n", "gw.conf:3: bad ListenPort '?[31m' (must be 1..65535)" },
 	/* 62 */ { "", "gw.conf: no [Interface] section" },
 	/* 63 */ { IFACE PEER2 "Endpoint = host_name!:1\n", "gw.conf:5: bad Endpoint 'host_name!:1'" },
+	/* 64 */ { IFACE "[Control]\nGroup = no-such-group-pc\n", "gw.conf:4: no such group 'no-such-group-pc'" },
+	/* 65 */ { IFACE "[Control]\nMetrics = 127.0.0.1\n",
+		   "gw.conf:4: bad Metrics '127.0.0.1' (want ADDRESS:PORT, [IPV6]:PORT, an absolute socket path or off)" },
+	/* 66 */ { IFACE "[Control]\nMetrics = 127.0.0.1:0\n", "gw.conf:4: bad Metrics '127.0.0.1:0' (want" },
+	/* 67 */ { IFACE "[Control]\nMetrics = 127.0.0.1:65536\n", "gw.conf:4: bad Metrics '127.0.0.1:65536' (want" },
+	/* 68 */ { IFACE "[Control]\nMetrics = localhost:9586\n", "gw.conf:4: bad Metrics 'localhost:9586' (want" },
+	/* 69 */ { IFACE "[Control]\nMetrics = ::1:9586\n", "gw.conf:4: bad Metrics '::1:9586' (want" },
+	/* 70 */ { IFACE "[Control]\nMetrics = [::1]9586\n", "gw.conf:4: bad Metrics '[::1]9586' (want" },
+	/* 71 */ { IFACE "[Control]\nMetrics = [127.0.0.1]:9586\n", "gw.conf:4: bad Metrics '[127.0.0.1]:9586' (want" },
+	/* 72 */ { IFACE "[Control]\nMetrics = metrics.sock\n", "gw.conf:4: bad Metrics 'metrics.sock' (want" },
+	/* 73 */ { IFACE "[Control]\nMetrics = 127.0.0.1:+1\n", "gw.conf:4: bad Metrics '127.0.0.1:+1' (want" },
+	/* 74 */ { IFACE "[Control]\nMetrics = /run/a b.sock\n", "gw.conf:4: bad Metrics '/run/a b.sock'" },
+	/* 75 */ { IFACE "[Control]\nMetrics = /run/abcdefghi-abcdefghi-abcdefghi-abcdefghi-"
+		   "abcdefghi-abcdefghi-abcdefghi-abcdefghi-abcdefghi-abcdefghi-.sock\n",
+		   "gw.conf:4: bad Metrics '/run/abcdefghi-abcdefghi-abcdefghi-abcdefghi-abcdefghi-"
+		   "abcdefghi-abcdefghi-abcdefghi-abcdefghi-abcdefghi-.sock' (a socket path is at most 107 bytes)" },
+	/* 76 */ { IFACE "[Control]\n[Control]\n", "gw.conf:4: duplicate section [Control] (first at line 3)" },
+	/* 77 */ { IFACE "[Control]\nMetrics = off\nMetrics = 127.0.0.1:1\n",
+		   "gw.conf:5: duplicate Metrics (first at line 4)" },
+	/* 78 */ { IFACE "[Control]\nPrivateKey = x\n", "gw.conf:4: unknown key 'PrivateKey' in [Control]" },
+	/* 79 */ { IFACE "Group = root\n", "gw.conf:3: unknown key 'Group' in [Interface]" },
+	/* 80 */ { IFACE "FwMark = 4294967296\n",
+		   "gw.conf:3: bad FwMark '4294967296' (must be 0..4294967295, 0x hex or off)" },
+	/* 81 */ { IFACE "FwMark = 0x100000000\n", "gw.conf:3: bad FwMark '0x100000000' (must be" },
+	/* 82 */ { IFACE "FwMark = 0x\n", "gw.conf:3: bad FwMark '0x' (must be" },
+	/* 83 */ { IFACE "FwMark = 0x12g\n", "gw.conf:3: bad FwMark '0x12g' (must be" },
+	/* 84 */ { IFACE "FwMark = -1\n", "gw.conf:3: bad FwMark '-1' (must be" },
+	/* 85 */ { IFACE "FwMark =\n", "gw.conf:3: missing value for FwMark" },
+	/* 86 */ { IFACE "FwMark = 1\nFwMark = 2\n", "gw.conf:4: duplicate FwMark (first at line 3)" },
 };
 
 static void test_bad_table(void **state)
@@ -323,7 +360,6 @@ static void test_wg_quick_file(void **state)
 		"gw.conf:7: wg-quick key 'PreUp' is ignored by portcullisd",
 		"gw.conf:8: wg-quick key 'PreDown' is ignored by portcullisd",
 		"gw.conf:9: wg-quick key 'Table' is ignored by portcullisd",
-		"gw.conf:10: wg-quick key 'FwMark' is ignored by portcullisd",
 	};
 	struct notices n = { 0 };
 	struct config *cfg;
@@ -332,10 +368,11 @@ static void test_wg_quick_file(void **state)
 
 	if (parse_flags(wg_quick_file, CONFIG_NO_PERMISSION_CHECK, &cfg, err, &n))
 		fail_msg("%s", err);
-	assert_int_equal(n.n, 8);
-	for (int i = 0; i < 8; i++)
+	assert_int_equal(n.n, 7);
+	for (int i = 0; i < 7; i++)
 		assert_string_equal(n.msg[i], ignored[i]);
 	assert_string_equal(cfg->path, "gw.conf");
+	assert_int_equal(cfg->iface.fwmark, 0x1234);
 	check_wg_quick_interface(cfg);
 	check_wg_quick_peers(cfg);
 	check_wg_quick_ports(cfg);
@@ -357,8 +394,63 @@ static void test_defaults(void **state)
 	assert_false(cfg->peers[0].has_endpoint);
 	assert_null(cfg->peers[0].endpoint_text);
 	assert_int_equal(cfg->peers[0].n_allowed_ips, 0);
+	assert_int_equal(cfg->iface.fwmark, 0);
+	assert_int_equal(cfg->control.line, 0);
+	assert_null(cfg->control.group);
+	assert_null(cfg->control.metrics);
 	config_free(cfg);
 	config_free(NULL);
+}
+
+/* [Control] keeps the names as written; FwMark as wg reads it. */
+static void test_control(void **state)
+{
+	static const struct {
+		const char *text;
+		const char *group, *metrics;
+		unsigned line;
+	} cases[] = {
+		/* 0 */ { IFACE "[Control]\nGroup = root\nMetrics = 127.0.0.1:9586\n",
+			  "root", "127.0.0.1:9586", 3 },
+		/* 1 */ { IFACE PEER2 "[CONTROL]\nmetrics = [::1]:9586 # local\n",
+			  NULL, "[::1]:9586", 5 },
+		/* 2 */ { IFACE "[Control]\nMetrics = /run/portcullis/m.sock\n" PEER2,
+			  NULL, "/run/portcullis/m.sock", 3 },
+		/* 3 */ { IFACE "[Control]\nMetrics = off\nGroup = root\n", "root", NULL, 3 },
+	};
+	static const struct {
+		const char *value;
+		uint32_t fwmark;
+	} marks[] = {
+		{ "off", 0 }, { "0", 0 }, { "51820", 51820 }, { "0x0", 0 },
+		{ "0xCA6C", 0xca6c }, { "0Xffffffff", 0xffffffff },
+		{ "4294967295", 0xffffffff },
+	};
+	char err[CONFIG_ERR_LEN], text[256];
+	struct config *cfg;
+	(void)state;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		if (parse(cases[i].text, &cfg, err, NULL) != 0)
+			fail_msg("control case %zu refused: %s", i, err);
+		if (cases[i].group)
+			assert_string_equal(cfg->control.group, cases[i].group);
+		else
+			assert_null(cfg->control.group);
+		if (cases[i].metrics)
+			assert_string_equal(cfg->control.metrics, cases[i].metrics);
+		else
+			assert_null(cfg->control.metrics);
+		assert_int_equal(cfg->control.line, cases[i].line);
+		config_free(cfg);
+	}
+	for (size_t i = 0; i < sizeof(marks) / sizeof(marks[0]); i++) {
+		snprintf(text, sizeof(text), IFACE "FwMark = %s\n", marks[i].value);
+		if (parse(text, &cfg, err, NULL) != 0)
+			fail_msg("FwMark %s refused: %s", marks[i].value, err);
+		assert_int_equal(cfg->iface.fwmark, marks[i].fwmark);
+		config_free(cfg);
+	}
 }
 
 /* Host bits are cleared, and a prefix on two peers moves to the last one
@@ -695,6 +787,7 @@ int main(void)
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_wg_quick_file),
 		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_control),
 		cmocka_unit_test(test_allowed_ips),
 		cmocka_unit_test(test_endpoints),
 		cmocka_unit_test(test_helpers),

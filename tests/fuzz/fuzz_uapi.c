@@ -8,11 +8,14 @@
  * The seeds are what the stock wg(8) sent for setconf, addconf, set and
  * syncconf, captured on a fake socket, plus the -prefix form.
  *
- * Besides the sanitizers, three oracles:
+ * Besides the sanitizers, four oracles:
  *  - the contract: 0 and a model, or an errno, a reason and an empty model;
  *  - the model's bounds: counts within the limits, prefixes masked;
  *  - a round trip: a model written back as wg would write it parses to
- *    the same model (catches values accepted but stored wrongly).
+ *    the same model (catches values accepted but stored wrongly);
+ *  - applied to a running config (config_apply_uapi on a clone), the
+ *    result is a config: unique peer keys, each prefix on one peer at
+ *    most, prefixes masked, none of them our own key.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -20,6 +23,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
+#include "config_edit.h"
 #include "uapi_parse.h"
 
 static void hex(FILE *f, const char *key, const uint8_t k[UAPI_KEY_LEN])
@@ -144,6 +150,79 @@ static void round_trip(const struct uapi_set *s)
 	free(text);
 }
 
+static const char base_text[] =
+	"[Interface]\nPrivateKey = GIPEvSj0DkG+24ZO9LDFMKgwl0JEheCow1qVdrcJFmE=\n"
+	"ListenPort = 51820\n"
+	"[Peer]\nPublicKey = Qs1nu4jOluP/GuKJbZ4+xcgyf3fn8llb+/zgqyyg+RY=\n"
+	"AllowedIPs = 10.0.0.0/24, fd00::/64\nEndpoint = 192.0.2.1:51820\n"
+	"[Peer]\nPublicKey = POY7GA644IXeq40TilEdUO+L0DudV2UZ+TARBwcbQh4=\n"
+	"AllowedIPs = 0.0.0.0/0\n";
+
+struct owner {
+	struct ip_prefix pfx;
+	size_t peer;
+};
+
+static int cmp_owner(const void *a, const void *b)
+{
+	const struct owner *x = a, *y = b;
+	int c = memcmp(&x->pfx, &y->pfx, sizeof(x->pfx));
+
+	return c ? c : (x->peer > y->peer) - (x->peer < y->peer);
+}
+
+static void check_config(const struct config *cfg)
+{
+	size_t total = 0, n = 0;
+	struct owner *o;
+	uint8_t own[32];
+
+	crypto_scalarmult_base(own, cfg->iface.private_key);
+	for (size_t i = 0; i < cfg->n_peers; i++) {
+		total += cfg->peers[i].n_allowed_ips;
+		if (memcmp(cfg->peers[i].public_key, own, 32) == 0)
+			__builtin_trap();
+		for (size_t j = i + 1; j < cfg->n_peers && j < i + 64; j++)
+			if (memcmp(cfg->peers[i].public_key, cfg->peers[j].public_key, 32) == 0)
+				__builtin_trap();
+	}
+	o = calloc(total ? total : 1, sizeof(*o));
+	if (!o)
+		return;
+	for (size_t i = 0; i < cfg->n_peers; i++)
+		for (size_t j = 0; j < cfg->peers[i].n_allowed_ips; j++) {
+			memset(&o[n].pfx, 0, sizeof(o[n].pfx));
+			o[n].pfx.addr = cfg->peers[i].allowed_ips[j].addr;
+			o[n].pfx.cidr = cfg->peers[i].allowed_ips[j].cidr;
+			o[n++].peer = i;
+		}
+	qsort(o, n, sizeof(*o), cmp_owner);
+	for (size_t k = 0; k + 1 < n; k++)
+		if (memcmp(&o[k].pfx, &o[k + 1].pfx, sizeof(o[k].pfx)) == 0)
+			__builtin_trap();
+	free(o);
+}
+
+static void apply(const struct uapi_set *s)
+{
+	static struct config *base;
+	struct config *next;
+	char err[256];
+
+	if (!base && config_parse("base.conf", base_text, sizeof(base_text) - 1,
+				  CONFIG_NO_PERMISSION_CHECK | CONFIG_NO_DNS, NULL, NULL,
+				  &base, err, sizeof(err)) != 0)
+		__builtin_trap();
+	next = config_clone(base);
+	if (!next)
+		return;
+	if (config_apply_uapi(next, s, err, sizeof(err)) == 0)
+		check_config(next);
+	else if (err[0] == '\0')
+		__builtin_trap();
+	config_free(next);
+}
+
 static void run(const char *text, size_t len)
 {
 	char err[UAPI_ERR_LEN];
@@ -157,6 +236,7 @@ static void run(const char *text, size_t len)
 	}
 	check_model(&s);
 	round_trip(&s);
+	apply(&s);
 	uapi_set_free(&s);
 }
 

@@ -1,0 +1,163 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Building a request (ctl_proto.h) and checking the arguments that go into
+ * one.  The server checks everything again; checking here turns a typo into
+ * a usage error (exit 2) before anything is sent, and keeps a value from
+ * smuggling a second "key=value" line into the request.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl_proto.h"
+#include "portcullisctl.h"
+
+static int fail(char *why, size_t whylen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int fail(char *why, size_t whylen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, whylen, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+/* Appends text, or marks the request as overflowed (len past the buffer),
+ * which ctl_req_finish reports. */
+static void append(struct ctl_req *r, const char *text)
+{
+	size_t n = strlen(text);
+
+	if (r->len + n >= sizeof(r->text)) {
+		r->len = sizeof(r->text);
+		return;
+	}
+	memcpy(r->text + r->len, text, n + 1);
+	r->len += n;
+}
+
+void ctl_req_init(struct ctl_req *r, const char *cmd)
+{
+	r->len = 0;
+	r->n_args = 0;
+	r->text[0] = '\0';
+	append(r, "cmd=");
+	append(r, cmd);
+	append(r, "\n");
+}
+
+/* Protocol rules: values are printable ASCII without '\n'. */
+int ctl_req_add(struct ctl_req *r, const char *key, const char *value,
+		char *why, size_t whylen)
+{
+	for (const char *p = value; *p; p++)
+		if (*p < 0x20 || *p > 0x7e)
+			return fail(why, whylen, "%s: only printable ASCII "
+				    "is allowed", key);
+	if (r->n_args >= CTL_MAX_ARGS)
+		return fail(why, whylen, "too many arguments");
+	append(r, key);
+	append(r, "=");
+	append(r, value);
+	append(r, "\n");
+	r->n_args++;
+	return 0;
+}
+
+int ctl_req_finish(struct ctl_req *r, char *why, size_t whylen)
+{
+	append(r, "\n");
+	if (r->len >= sizeof(r->text))
+		return fail(why, whylen, "arguments too long");
+	return 0;
+}
+
+int ctl_no_args(int argc, char **argv, char *why, size_t whylen)
+{
+	if (argc > 0)
+		return fail(why, whylen, "unexpected argument '%s'", argv[0]);
+	return 0;
+}
+
+int ctl_check_proto(const char *text, bool icmp_ok, char *why, size_t whylen)
+{
+	if (strcmp(text, "tcp") == 0 || strcmp(text, "udp") == 0 ||
+	    (icmp_ok && strcmp(text, "icmp") == 0))
+		return 0;
+	return fail(why, whylen, "bad protocol '%s' (tcp%s)", text,
+		    icmp_ok ? ", udp or icmp" : " or udp");
+}
+
+/* A decimal port 1-65535 (0 too with zero_ok: an ICMP echo identifier). */
+static bool port_valid(const char *text, bool zero_ok)
+{
+	char *end;
+	unsigned long v;
+
+	if (*text < '0' || *text > '9')
+		return false;
+	errno = 0;
+	v = strtoul(text, &end, 10);
+	return errno == 0 && *end == '\0' && v <= 65535 && (v > 0 || zero_ok);
+}
+
+/*
+ * ADDR[:PORT] as the server prints it: "10.0.0.5", "10.0.0.5:443",
+ * "2001:db8::1", "[2001:db8::1]:443".  A session's port may be 0 (an ICMP
+ * echo identifier).  A forward's target is IPv4:PORT (NAT44), port 1-65535.
+ */
+int ctl_check_endpoint(const char *text, enum ctl_endpoint_kind kind,
+		       char *why, size_t whylen)
+{
+	char addr[INET6_ADDRSTRLEN];
+	unsigned char bin[sizeof(struct in6_addr)];
+	const char *a = text, *port = NULL, *colon = strrchr(text, ':');
+	size_t alen = strlen(text);
+	int family = AF_INET;
+
+	if (text[0] == '[') {
+		const char *close = strchr(text, ']');
+
+		if (close == NULL || close[1] != ':')
+			goto bad;
+		family = AF_INET6;
+		a = text + 1;
+		alen = (size_t)(close - a);
+		port = close + 2;
+	} else if (colon && strchr(text, ':') != colon) {
+		family = AF_INET6;              /* bare IPv6: no port */
+	} else if (colon) {
+		alen = (size_t)(colon - text);
+		port = colon + 1;
+	}
+	if (alen >= sizeof(addr))
+		goto bad;
+	memcpy(addr, a, alen);
+	addr[alen] = '\0';
+	if (inet_pton(family, addr, bin) != 1)
+		goto bad;
+	if (kind == ENDPOINT_FILTER && (port == NULL || port_valid(port, true)))
+		return 0;
+	if (kind == ENDPOINT_FORWARD && family == AF_INET && port &&
+	    port_valid(port, false))
+		return 0;
+bad:
+	if (kind == ENDPOINT_FILTER)
+		return fail(why, whylen, "bad address '%s' (ADDR[:PORT])", text);
+	return fail(why, whylen, "bad address '%s' (IPV4:PORT)", text);
+}
+
+int ctl_check_forward_external(const char *text, char *why, size_t whylen)
+{
+	if (strchr(text, ':') == NULL) {
+		if (port_valid(text, false))
+			return 0;
+		return fail(why, whylen, "bad port '%s'", text);
+	}
+	return ctl_check_endpoint(text, ENDPOINT_FORWARD, why, whylen);
+}
