@@ -102,6 +102,8 @@ int gateway_nat_tables(const struct config *cfg, struct dp_tables *t,
 		       char *err, size_t errlen);
 void gateway_nat_tables_free(struct dp_tables *t);
 void gateway_nat_tick(struct gateway *gw);
+/* The per-lcore NAT counters summed. */
+void gateway_nat_stats_sum(const struct gateway *gw, struct nat_stats *out);
 void gateway_nat_stats_print(const struct gateway *gw, FILE *f);
 void gateway_nat_log_startup(const struct gateway *gw);
 

@@ -123,7 +123,7 @@ void gateway_nat_tick(struct gateway *gw)
 		gateway_defer_free(gw, nat, reclaim);
 }
 
-static void nat_stats_sum(const struct gateway *gw, struct nat_stats *out)
+void gateway_nat_stats_sum(const struct gateway *gw, struct nat_stats *out)
 {
 	memset(out, 0, sizeof(*out));
 	for (unsigned l = 0; l < DP_MAX_LCORES; l++) {
@@ -152,7 +152,7 @@ void gateway_nat_stats_print(const struct gateway *gw, FILE *f)
 	static const char *const protos[NAT_PROTO_COUNT] = { "tcp", "udp", "icmp" };
 	struct nat_stats s;
 
-	nat_stats_sum(gw, &s);
+	gateway_nat_stats_sum(gw, &s);
 	fprintf(f, "stat mss_clamped %lu\n", s.mss_clamped);
 	if (gw->dp.nat == NULL)
 		return;

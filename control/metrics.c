@@ -217,29 +217,6 @@ static void write_peers(FILE *f, const struct dp_tables *t)
 
 /* --- NAT ----------------------------------------------------------------------- */
 
-static void nat_sum(const struct gateway *gw, struct nat_stats *out)
-{
-	memset(out, 0, sizeof(*out));
-	for (unsigned l = 0; l < DP_MAX_LCORES; l++) {
-		const struct nat_stats *s = &gw->dp.nat_lcore[l].stats;
-
-		for (unsigned p = 0; p < NAT_PROTO_COUNT; p++) {
-			out->created[p] += s->created[p];
-			out->expired[p] += s->expired[p];
-			out->tracked_created[p] += s->tracked_created[p];
-			out->tracked_expired[p] += s->tracked_expired[p];
-		}
-		out->results[NAT_OK] += s->results[NAT_OK];
-		out->mappings_created += s->mappings_created;
-		out->mappings_expired += s->mappings_expired;
-		out->port_alloc_failures += s->port_alloc_failures;
-		out->icmp_errors_translated += s->icmp_errors_translated;
-		out->mss_clamped += s->mss_clamped;
-		out->fragments_translated += s->fragments_translated;
-		out->fragments_held += s->fragments_held;
-	}
-}
-
 static void write_by_proto(FILE *f, const char *name, const char *help,
 			   const uint64_t v[NAT_PROTO_COUNT])
 {
@@ -256,7 +233,7 @@ static void write_nat(FILE *f, const struct gateway *gw)
 	const struct nat *nat = gw->dp.nat;
 	struct nat_stats s;
 
-	nat_sum(gw, &s);
+	gateway_nat_stats_sum(gw, &s);
 	single(f, "mss_clamped_total", "counter",
 	       "TCP SYNs whose MSS option was lowered ([NAT] MSSClamp).", s.mss_clamped);
 	single(f, "nat_sessions", "gauge", "NAT and tracked sessions in the table.",

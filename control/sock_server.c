@@ -169,7 +169,7 @@ int sock_server_listen_unix(struct sock_server **out, const char *path,
 	if (path[0] != '/' || len >= sizeof(sa.sun_path)) {
 		snprintf(err, errlen, "bad socket path %s (absolute, under %zu bytes)",
 			 path, sizeof(sa.sun_path));
-		return -ENAMETOOLONG;
+		return path[0] != '/' ? -EINVAL : -ENAMETOOLONG;
 	}
 	memcpy(sa.sun_path, path, len + 1);
 	if ((ret = make_dirs(path, err, errlen)) < 0 ||
