@@ -143,6 +143,23 @@ int config_array_reserve(void **array, size_t n, size_t size)
 	return 0;
 }
 
+int config_array_dup(void **dst, const void *src, size_t n, size_t size)
+{
+	size_t cap = 4;
+
+	*dst = NULL;
+	if (n == 0)
+		return 0;
+	while (cap < n)
+		cap *= 2;
+	*dst = reallocarray(NULL, cap, size);
+	if (!*dst)
+		return -ENOMEM;
+	if (src)
+		memcpy(*dst, src, n * size);
+	return 0;
+}
+
 int config_read_file(const char *path, size_t max, char **buf, size_t *len,
 		     unsigned *mode)
 {

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include "config_edit.h"
+#include "config_internal.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -21,21 +22,9 @@ static int dup_str(char **dst, const char *src)
 	return *dst ? 0 : -ENOMEM;
 }
 
-static int dup_array(void **dst, const void *src, size_t n, size_t size)
-{
-	*dst = NULL;
-	if (n == 0 || src == NULL)
-		return 0;
-	*dst = malloc(n * size);
-	if (*dst == NULL)
-		return -ENOMEM;
-	memcpy(*dst, src, n * size);
-	return 0;
-}
-
-/* Arrays are allocated to their exact size here; config_array_reserve
- * implies a power-of-two capacity from the count, so an edit that grows
- * one reallocates it to that shape first (peers_reserve). */
+/* Arrays are allocated in the shape config_array_reserve expects (a
+ * power-of-two capacity implied by the count), so an edit of the clone
+ * may grow any of them. */
 struct config *config_clone(const struct config *cfg)
 {
 	struct config *c = calloc(1, sizeof(*c));
@@ -65,20 +54,19 @@ struct config *config_clone(const struct config *cfg)
 	ret |= dup_str(&c->control.metrics, cfg->control.metrics);
 	for (int p = 0; p < PORT_COUNT && ret == 0; p++) {
 		ret |= dup_str(&c->ports[p].device, cfg->ports[p].device);
-		ret |= dup_array((void **)&c->ports[p].routes, cfg->ports[p].routes,
+		ret |= config_array_dup((void **)&c->ports[p].routes, cfg->ports[p].routes,
 				 cfg->ports[p].n_routes, sizeof(cfg->ports[p].routes[0]));
 		if (ret == 0)
 			c->ports[p].n_routes = cfg->ports[p].n_routes;
 	}
 	if (ret == 0)
-		ret = dup_array((void **)&c->nat.forwards, cfg->nat.forwards,
+		ret = config_array_dup((void **)&c->nat.forwards, cfg->nat.forwards,
 				cfg->nat.n_forwards, sizeof(cfg->nat.forwards[0]));
 	if (ret == 0)
 		c->nat.n_forwards = cfg->nat.n_forwards;
-	if (ret == 0 && cfg->n_peers) {
-		c->peers = calloc(cfg->n_peers, sizeof(c->peers[0]));
-		ret = c->peers ? 0 : -ENOMEM;
-	}
+	if (ret == 0)
+		ret = config_array_dup((void **)&c->peers, NULL, cfg->n_peers,
+				       sizeof(c->peers[0]));
 	for (size_t i = 0; i < cfg->n_peers && ret == 0; i++) {
 		const struct config_peer *src = &cfg->peers[i];
 		struct config_peer *dst = &c->peers[i];
@@ -88,7 +76,7 @@ struct config *config_clone(const struct config *cfg)
 		dst->allowed_ips = NULL;
 		c->n_peers = i + 1;
 		ret |= dup_str(&dst->endpoint_text, src->endpoint_text);
-		ret |= dup_array((void **)&dst->allowed_ips, src->allowed_ips,
+		ret |= config_array_dup((void **)&dst->allowed_ips, src->allowed_ips,
 				 src->n_allowed_ips, sizeof(src->allowed_ips[0]));
 		if (dst->allowed_ips == NULL)
 			dst->n_allowed_ips = 0;
@@ -429,10 +417,10 @@ static int resolve_allowed(struct work *w)
 /* Write the working peers back into cfg (order: existing, then new). */
 static int work_store(struct work *w, struct config *cfg, const uint8_t own[32])
 {
-	struct config_peer *peers = calloc(w->n_live ? w->n_live : 1, sizeof(*peers));
+	struct config_peer *peers = NULL;
 	size_t n = 0;
 
-	if (peers == NULL)
+	if (config_array_dup((void **)&peers, NULL, w->n_live, sizeof(*peers)) < 0)
 		return -ENOMEM;
 	for (size_t i = 0; i < w->n_peers; i++) {
 		struct wpeer *wp = &w->peers[i];
@@ -444,8 +432,8 @@ static int work_store(struct work *w, struct config *cfg, const uint8_t own[32])
 		cp = &peers[n++];
 		*cp = wp->cp;
 		wp->cp.endpoint_text = NULL;        /* moved */
-		cp->allowed_ips = calloc(wp->n_aips ? wp->n_aips : 1, sizeof(*cp->allowed_ips));
-		if (cp->allowed_ips == NULL) {
+		if (config_array_dup((void **)&cp->allowed_ips, NULL, wp->n_aips,
+				     sizeof(*cp->allowed_ips)) < 0) {
 			cfg->peers = peers;         /* config_free frees what is here */
 			cfg->n_peers = n;
 			return -ENOMEM;

@@ -114,6 +114,10 @@ int config_read_file(const char *path, size_t max, char **buf, size_t *len,
 /* Arrays grow by doubling; the capacity is implied by the count so the
  * public structs need no capacity fields. */
 int config_array_reserve(void **array, size_t n, size_t size);
+/* A new array of n elements (copied from src unless NULL) in the shape
+ * config_array_reserve expects, so copies and edits can grow it too.
+ * n == 0: *dst is NULL. */
+int config_array_dup(void **dst, const void *src, size_t n, size_t size);
 
 char *config_trim(char *s);
 

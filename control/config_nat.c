@@ -18,12 +18,14 @@
 #define _GNU_SOURCE
 #endif
 #include <errno.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "config_edit.h"
 #include "config_internal.h"
 
 enum {
@@ -195,13 +197,44 @@ static int parse_addr_port(struct config_parser *p, const char *q, char *text,
 	return 0;
 }
 
+/* "tcp" or "udp", any case. */
+static int parse_forward_proto(struct config_parser *p, const char *q,
+			       const char *proto, uint8_t *out)
+{
+	if (strcasecmp(proto, "tcp") == 0)
+		*out = IPPROTO_TCP_;
+	else if (strcasecmp(proto, "udp") == 0)
+		*out = IPPROTO_UDP_;
+	else
+		return config_bad(p, "bad Forward %s (protocol must be tcp or udp)",
+				  q);
+	return 0;
+}
+
+/* The three parts of a forward, split already: its [NAT] line's and the
+ * CLI's (config_forward_add) one parser.  q quotes the whole value for
+ * messages; outside and inside are modified. */
+static int parse_forward_parts(struct config_parser *p, const char *q,
+			       const char *proto, char *outside, char *inside,
+			       struct nat_forward *f)
+{
+	int ret = parse_forward_proto(p, q, proto, &f->proto);
+
+	if (ret == 0)
+		ret = parse_addr_port(p, q, outside, true, &f->external,
+				      &f->external_port);
+	if (ret == 0)
+		ret = parse_addr_port(p, q, inside, false, &f->internal,
+				      &f->internal_port);
+	return ret;
+}
+
 /* "tcp|udp [addr:]port -> addr:port"; blanks around "->" are optional. */
 static int parse_forward(struct config_parser *p, const char *q, char *value,
 			 struct nat_forward *f)
 {
 	char *arrow = strstr(value, "->"), *save = NULL, *proto, *outside;
 	char *inside;
-	int ret;
 
 	if (!arrow)
 		return config_bad(p, "bad Forward %s (expected 'tcp|udp [address:]port -> address:port')",
@@ -214,67 +247,73 @@ static int parse_forward(struct config_parser *p, const char *q, char *value,
 	    *inside == '\0' || strpbrk(inside, " \t"))
 		return config_bad(p, "bad Forward %s (expected 'tcp|udp [address:]port -> address:port')",
 				  q);
-	if (strcasecmp(proto, "tcp") == 0)
-		f->proto = IPPROTO_TCP_;
-	else if (strcasecmp(proto, "udp") == 0)
-		f->proto = IPPROTO_UDP_;
-	else
-		return config_bad(p, "bad Forward %s (protocol must be tcp or udp)",
-				  q);
-	ret = parse_addr_port(p, q, outside, true, &f->external,
-			      &f->external_port);
-	if (ret == 0)
-		ret = parse_addr_port(p, q, inside, false, &f->internal,
-				      &f->internal_port);
-	return ret;
+	return parse_forward_parts(p, q, proto, outside, inside, f);
 }
 
-/* Exact duplicates (as written) are caught here, at the line that repeats
- * one; a port given once with and once without the default address can
- * only be seen at the end of the file (check_forwards).  The
- * scan is quadratic but bounded by NAT_MAX_FORWARDS (8M comparisons of a
- * few bytes at worst, a few milliseconds, once per load). */
-static int nat_forward(struct config_parser *p, const struct config_key *key,
-		       char *value)
+/* Where a forward came from, for messages: "at line 12", or "at runtime"
+ * for one added through the CLI (line 0). */
+static const char *forward_origin(char out[32], unsigned line)
+{
+	if (line)
+		snprintf(out, 32, "at line %u", line);
+	else
+		snprintf(out, 32, "at runtime");
+	return out;
+}
+
+/* Append f to the forwards.  Exact duplicates (as written) are caught
+ * here, at the line that repeats one; a port given once with and once
+ * without the default address can only be seen at the end of the file
+ * (check_forwards).  The scan is quadratic but bounded by
+ * NAT_MAX_FORWARDS (8M comparisons of a few bytes at worst, a few
+ * milliseconds, once per load). */
+static int forward_append(struct config_parser *p, const struct nat_forward *f)
 {
 	struct nat_config *c = nat(p);
-	const char *q = config_quote(p, value);
-	struct nat_forward f = { .line = p->line };
-	char text[FORWARD_TEXT_LEN];
+	char text[FORWARD_TEXT_LEN], where[32];
 	void *arr = c->forwards;
-	int ret = parse_forward(p, q, value, &f);
 
-	if (ret != 0)
-		return ret;
 	for (unsigned i = 0; i < c->n_forwards; i++) {
 		const struct nat_forward *o = &c->forwards[i];
 
-		if (o->proto == f.proto && o->external_port == f.external_port &&
-		    ip_addr_equal(&o->external, &f.external)) {
-			format_outside(text, sizeof(text), f.proto, &f.external,
-				       f.external_port);
-			return config_bad(p, "duplicate %s %s (first at line %u)",
-					  key->name, text, o->line);
+		if (o->proto == f->proto && o->external_port == f->external_port &&
+		    ip_addr_equal(&o->external, &f->external)) {
+			format_outside(text, sizeof(text), f->proto, &f->external,
+				       f->external_port);
+			return config_bad(p, "duplicate Forward %s (first %s)",
+					  text, forward_origin(where, o->line));
 		}
 		/* Endpoint-independent mapping: an inside endpoint has one
 		 * outside port, which its own outbound traffic uses too. */
-		if (o->proto == f.proto && o->internal_port == f.internal_port &&
-		    ip_addr_equal(&o->internal, &f.internal)) {
-			config_addr_format(text, sizeof(text), &f.internal);
-			return config_bad(p, "%s to %s %s:%u: already forwarded at line %u "
+		if (o->proto == f->proto && o->internal_port == f->internal_port &&
+		    ip_addr_equal(&o->internal, &f->internal)) {
+			config_addr_format(text, sizeof(text), &f->internal);
+			return config_bad(p, "Forward to %s %s:%u: already forwarded %s "
 					  "(an inside endpoint has one outside port)",
-					  key->name, proto_name(f.proto), text,
-					  f.internal_port, o->line);
+					  proto_name(f->proto), text,
+					  f->internal_port,
+					  forward_origin(where, o->line));
 		}
 	}
 	if (c->n_forwards >= NAT_MAX_FORWARDS)
-		return config_bad(p, "too many %s entries (max %d)", key->name,
+		return config_bad(p, "too many Forward entries (max %d)",
 				  NAT_MAX_FORWARDS);
-	if (config_array_reserve(&arr, c->n_forwards, sizeof(f)) != 0)
+	if (config_array_reserve(&arr, c->n_forwards, sizeof(*f)) != 0)
 		return config_error(p, -ENOMEM, p->line, "out of memory");
 	c->forwards = arr;
-	c->forwards[c->n_forwards++] = f;
+	c->forwards[c->n_forwards++] = *f;
 	return 0;
+}
+
+static int nat_forward(struct config_parser *p, const struct config_key *key,
+		       char *value)
+{
+	const char *q = config_quote(p, value);
+	struct nat_forward f = { .line = p->line };
+	int ret = parse_forward(p, q, value, &f);
+
+	(void)key;                          /* always "Forward" */
+	return ret ? ret : forward_append(p, &f);
 }
 
 /* --- the other keys ----------------------------------------------------------- */
@@ -494,9 +533,17 @@ struct forward_ref {
 	unsigned line;
 };
 
+/* Lines in the order forwards were added: the file's, then those added
+ * at runtime (line 0), so a runtime forward is the one reported. */
+static unsigned line_order(unsigned line)
+{
+	return line ? line : UINT_MAX;
+}
+
 static int cmp_forward_ref(const void *a, const void *b)
 {
 	const struct forward_ref *x = a, *y = b;
+	unsigned lx = line_order(x->line), ly = line_order(y->line);
 	int c = memcmp(x->ext.bytes, y->ext.bytes, 4);
 
 	if (c != 0)
@@ -505,7 +552,7 @@ static int cmp_forward_ref(const void *a, const void *b)
 		return x->proto < y->proto ? -1 : 1;
 	if (x->port != y->port)
 		return x->port < y->port ? -1 : 1;
-	return (x->line > y->line) - (x->line < y->line);
+	return (lx > ly) - (lx < ly);
 }
 
 static bool same_outside(const struct forward_ref *a,
@@ -524,14 +571,15 @@ static int check_forward_refs(struct config_parser *p,
 	const struct forward_ref *first = NULL, *again = NULL;
 	unsigned distinct = 0;
 	bool has_default = false;
-	char text[FORWARD_TEXT_LEN], addr[INET6_ADDRSTRLEN];
+	char text[FORWARD_TEXT_LEN], addr[INET6_ADDRSTRLEN], where[32];
 
 	for (size_t i = 0; i < n; i++) {
 		if (i == 0 || !ip_addr_equal(&refs[i].ext, &refs[i - 1].ext))
 			distinct++;
 		has_default |= ip_addr_equal(&refs[i].ext, dflt);
 		if (i > 0 && same_outside(&refs[i - 1], &refs[i]) &&
-		    (!again || refs[i].line < again->line)) {
+		    (!again ||
+		     line_order(refs[i].line) < line_order(again->line))) {
 			first = &refs[i - 1];
 			again = &refs[i];
 		}
@@ -541,8 +589,8 @@ static int check_forward_refs(struct config_parser *p,
 			       again->port);
 		config_addr_format(addr, sizeof(addr), dflt);
 		return config_error(p, -EINVAL, again->line,
-				    "duplicate Forward %s (first at line %u; a Forward without an address uses %s)",
-				    text, first->line, addr);
+				    "duplicate Forward %s (first %s; a Forward without an address uses %s)",
+				    text, forward_origin(where, first->line), addr);
 	}
 	if (!has_default)
 		distinct++;
@@ -597,4 +645,138 @@ int config_nat_check(struct config_parser *p)
 	if (ret == 0)
 		ret = check_forwards(p, &dflt);
 	return ret;
+}
+
+/* --- runtime forwards (portcullisctl forward add/remove) ----------------------- */
+
+/*
+ * A CLI edit runs the [NAT] line's parser and the whole-file checks on the
+ * config being edited, at no line: a message about the new forward comes
+ * out as "file: reason", and the reply wants the reason alone.  One about
+ * a line of the file (a forward there that a later `wg set listen-port`
+ * made clash) keeps its "file:line: ".
+ */
+struct runtime_edit {
+	struct config_parser p;
+	char msg[CONFIG_ERR_LEN];
+};
+
+static void runtime_begin(struct runtime_edit *e, struct config *cfg)
+{
+	memset(e, 0, sizeof(*e));
+	e->p.name = cfg->path ? cfg->path : "config";
+	e->p.cfg = cfg;
+	e->p.err = e->msg;
+	e->p.errlen = sizeof(e->msg);
+}
+
+static int runtime_end(struct runtime_edit *e, int ret, char *err,
+		       size_t errlen)
+{
+	size_t n = strlen(e->p.name);
+	const char *reason = e->msg;
+
+	if (ret != 0 && errlen > 0) {
+		if (strncmp(reason, e->p.name, n) == 0 &&
+		    strncmp(reason + n, ": ", 2) == 0)
+			reason += n + 2;
+		snprintf(err, errlen, "%s", reason);
+	}
+	return ret;
+}
+
+static int no_nat(struct runtime_edit *e)
+{
+	return config_error(&e->p, -EINVAL, 0,
+			    "no [NAT] section in the config: forwards need one");
+}
+
+int config_forward_add(struct config *cfg, const char *proto,
+		       const char *external, const char *to,
+		       char *err, size_t errlen)
+{
+	struct nat_forward f = { .line = 0 };
+	struct runtime_edit e;
+	char *outside = strdup(external), *inside = strdup(to), *text = NULL;
+	const char *q;
+	int ret;
+
+	runtime_begin(&e, cfg);
+	if (!outside || !inside ||
+	    asprintf(&text, "%s %s -> %s", proto, external, to) < 0) {
+		text = NULL;
+		ret = config_error(&e.p, -ENOMEM, 0, "out of memory");
+		goto out;
+	}
+	q = config_quote(&e.p, text);
+	if (!cfg->nat.enabled) {
+		ret = no_nat(&e);
+		goto out;
+	}
+	ret = parse_forward_parts(&e.p, q, proto, outside, inside, &f);
+	if (ret == 0)
+		ret = forward_append(&e.p, &f);
+	if (ret != 0)
+		goto out;
+	/* The checks that see every forward, the new one last. */
+	ret = config_nat_check(&e.p);
+	if (ret != 0)
+		cfg->nat.n_forwards--;
+out:
+	free(outside);
+	free(inside);
+	free(text);
+	return runtime_end(&e, ret, err, errlen);
+}
+
+int config_forward_remove(struct config *cfg, const char *proto,
+			  const char *external, char *err, size_t errlen)
+{
+	struct nat_config *c = &cfg->nat;
+	struct nat_forward f = { .line = 0 };
+	struct runtime_edit e;
+	char *outside = strdup(external), *text = NULL;
+	char shown[FORWARD_TEXT_LEN];
+	struct ip_addr dflt;
+	const char *q;
+	int ret;
+
+	runtime_begin(&e, cfg);
+	if (!outside || asprintf(&text, "%s %s", proto, external) < 0) {
+		text = NULL;
+		ret = config_error(&e.p, -ENOMEM, 0, "out of memory");
+		goto out;
+	}
+	q = config_quote(&e.p, text);
+	if (!c->enabled || !default_external(cfg, &dflt)) {
+		ret = no_nat(&e);
+		goto out;
+	}
+	ret = parse_forward_proto(&e.p, q, proto, &f.proto);
+	if (ret == 0)
+		ret = parse_addr_port(&e.p, q, outside, true, &f.external,
+				      &f.external_port);
+	if (ret != 0)
+		goto out;
+	/* "2222" and "203.0.113.2:2222" name the same forward when
+	 * 203.0.113.2 is the default address, as check_forwards sees it. */
+	for (unsigned i = 0; i < c->n_forwards; i++) {
+		const struct nat_forward *o = &c->forwards[i];
+
+		if (o->proto == f.proto && o->external_port == f.external_port &&
+		    ip_addr_equal(outside_addr(o, &dflt),
+				  outside_addr(&f, &dflt))) {
+			memmove(&c->forwards[i], &c->forwards[i + 1],
+				(c->n_forwards - i - 1) * sizeof(*o));
+			c->n_forwards--;
+			goto out;
+		}
+	}
+	format_outside(shown, sizeof(shown), f.proto, outside_addr(&f, &dflt),
+		       f.external_port);
+	ret = config_error(&e.p, -EINVAL, 0, "no Forward %s", shown);
+out:
+	free(outside);
+	free(text);
+	return runtime_end(&e, ret, err, errlen);
 }

@@ -260,6 +260,7 @@ static void control_loop(struct gateway *gw)
 		gw->ctx.t = gw->dp.tables;
 		work = drain_rings(gw);
 		uapi_poll(gw);
+		ctl_poll(gw, gw->ctx.now);
 		metrics_poll(gw, gw->ctx.now);
 		if (gw->ctx.now >= next_tick) {
 			tick(gw);
@@ -325,6 +326,7 @@ static int run(struct gateway *gw, struct options *o)
 	    (ret = gateway_nat_start(gw, err, sizeof(err))) < 0 ||
 	    (ret = gateway_start(gw, err, sizeof(err))) < 0 ||
 	    (ret = uapi_open(gw, err, sizeof(err))) < 0 ||
+	    (ret = ctl_open(gw, err, sizeof(err))) < 0 ||
 	    (ret = metrics_open(gw, err, sizeof(err))) < 0) {
 		fprintf(stderr, "portcullisd: %s\n", err);
 		return ret;
@@ -358,6 +360,7 @@ static void shutdown_all(struct gateway *gw)
 	printf("portcullisd: counters at shutdown\n");
 	gateway_stats_print(gw, stdout);
 	uapi_close(gw);
+	ctl_close(gw);
 	metrics_close(gw);
 	for (unsigned p = 0; p < PORT_COUNT; p++)
 		if (gw->cfg->ports[p].present && gw->dp.pool)

@@ -68,7 +68,7 @@ enum nat_proto_index { NAT_PROTO_TCP, NAT_PROTO_UDP, NAT_PROTO_ICMP,
 /* Per-thread counters; only their thread writes them, readers sum. */
 struct nat_stats {
 	uint64_t created[NAT_PROTO_COUNT];  /* sessions, tracked ones too */
-	uint64_t expired[NAT_PROTO_COUNT];
+	uint64_t expired[NAT_PROTO_COUNT];  /* flushed ones too */
 	uint64_t mappings_created, mappings_expired;
 	uint64_t port_alloc_failures;
 	uint64_t results[NAT_RESULT_COUNT]; /* every call's outcome */

@@ -5,8 +5,10 @@
  * exact "file:line: reason" and no config) about Masquerade,
  * ExternalAddress, PortRange, Forward, Filtering, the timeouts,
  * MaxSessions, MSSClamp and the Allow* switches; then the defaults, every
- * value of a full section, and the Masquerade and Forward limits.  The
- * rest of the parser is tested in test_config.c.
+ * value of a full section, and the Masquerade and Forward limits; and
+ * the forwards added and removed at runtime (config_forward_add/_remove),
+ * which must follow the rules of a Forward line.  The rest of the parser
+ * is tested in test_config.c.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,10 +16,12 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "config_edit.h"
 #include "config_test_util.h"
 
 /* Nine lines: [NAT] is line 9, its first key line 10. */
@@ -360,6 +364,243 @@ static void test_nat_limits(void **state)
 	free(text);
 }
 
+/* --- runtime forwards (config_forward_add / config_forward_remove) ----------- */
+
+/* Lines 11 and 12. */
+#define FWDS NATSEC MASQ "Forward = tcp 2222 -> 10.0.0.5:22\n"              \
+	     "Forward = udp 203.0.113.2:53 -> 10.0.0.53:53\n"
+
+struct edit_case {
+	const char *file;
+	const char *proto, *external, *to;  /* to NULL: a remove */
+	const char *error;                  /* NULL: accepted */
+	const char *forwards;               /* after it, as forwards_text */
+};
+
+static const struct edit_case edit_cases[] = {
+	/* 0 */ { FWDS, "tcp", "2223", "10.0.0.6:22", NULL,
+		  "tcp 2222 10.0.0.5:22 @11; udp 203.0.113.2:53 10.0.0.53:53 @12; "
+		  "tcp 2223 10.0.0.6:22 @0" },
+	/* 1 */ { FWDS, "TCP", "203.0.113.9:80", "10.0.0.7:80", NULL,
+		  "tcp 2222 10.0.0.5:22 @11; udp 203.0.113.2:53 10.0.0.53:53 @12; "
+		  "tcp 203.0.113.9:80 10.0.0.7:80 @0" },
+	/* 2 */ { FWDS, "udp", "51821", "10.0.0.5:51820", NULL, NULL },
+	/* 3 */ { FWDS, "sctp", "1", "10.0.0.5:1",
+		  "bad Forward 'sctp 1 -> 10.0.0.5:1' (protocol must be tcp or udp)", NULL },
+	/* 4 */ { FWDS, "tcp", "0", "10.0.0.5:1",
+		  "bad Forward 'tcp 0 -> 10.0.0.5:1' (port must be 1..65535)", NULL },
+	/* 5 */ { FWDS, "tcp", "2224", "10.0.0.5",
+		  "bad Forward 'tcp 2224 -> 10.0.0.5' (the inside end needs address:port)", NULL },
+	/* 6 */ { FWDS, "tcp", "2224", "127.0.0.1:22",
+		  "bad Forward 'tcp 2224 -> 127.0.0.1:22' (not a usable unicast address)", NULL },
+	/* 7 */ { FWDS, "tcp", "2224", "[fd00::1]:22",
+		  "bad Forward 'tcp 2224 -> [fd00::1]:22' (IPv4 only: NAT66 is not supported)", NULL },
+	/* 8 */ { FWDS, "tcp", "2222", "10.0.0.9:22",
+		  "duplicate Forward tcp 2222 (first at line 11)", NULL },
+	/* 9 */ { FWDS, "tcp", "203.0.113.2:2222", "10.0.0.9:22",
+		  "duplicate Forward tcp 203.0.113.2:2222 (first at line 11; a Forward "
+		  "without an address uses 203.0.113.2)", NULL },
+	/* 10 */ { FWDS, "udp", "53", "10.0.0.9:53",
+		   "duplicate Forward udp 203.0.113.2:53 (first at line 12; a Forward "
+		   "without an address uses 203.0.113.2)", NULL },
+	/* 11 */ { FWDS, "tcp", "3333", "10.0.0.5:22",
+		   "Forward to tcp 10.0.0.5:22: already forwarded at line 11 (an inside "
+		   "endpoint has one outside port)", NULL },
+	/* 12 */ { FWDS, "udp", "51820", "10.0.0.5:1",
+		   "Forward udp 203.0.113.2:51820 clashes with ListenPort 51820 "
+		   "(WireGuard receives that port)", NULL },
+	/* 13 */ { FWDS, "tcp", "", "10.0.0.5:23",
+		   "bad Forward 'tcp  -> 10.0.0.5:23' (port must be 1..65535)", NULL },
+	/* 14 */ { FWDS, "tcp", "2224 -> 10.0.0.8:1", "10.0.0.5:23",
+		   "bad Forward 'tcp 2224 -> 10.0.0.8:1 -> 10.0.0.5:23' (bad address)", NULL },
+	/* 15 */ { IFACE PORTS PEER2, "tcp", "2222", "10.0.0.5:22",
+		   "no [NAT] section in the config: forwards need one", NULL },
+	/* 16 */ { NATSEC "Forward = tcp 198.51.100.1:80 -> 10.0.0.5:81\n"
+		   "Forward = tcp 198.51.100.2:80 -> 10.0.0.5:82\n"
+		   "Forward = tcp 198.51.100.3:80 -> 10.0.0.5:83\n"
+		   "Forward = tcp 198.51.100.4:80 -> 10.0.0.5:84\n"
+		   "Forward = tcp 198.51.100.5:80 -> 10.0.0.5:85\n"
+		   "Forward = tcp 198.51.100.6:80 -> 10.0.0.5:86\n"
+		   "Forward = tcp 198.51.100.7:80 -> 10.0.0.5:87\n",
+		   "tcp", "198.51.100.8:80", "10.0.0.5:88",
+		   "[NAT] uses 9 external addresses (max 8)", NULL },
+	/* 17 */ { FWDS, "tcp", "2222", NULL, NULL,
+		   "udp 203.0.113.2:53 10.0.0.53:53 @12" },
+	/* 18 */ { FWDS, "tcp", "203.0.113.2:2222", NULL, NULL,
+		   "udp 203.0.113.2:53 10.0.0.53:53 @12" },
+	/* 19 */ { FWDS, "UDP", "53", NULL, NULL, "tcp 2222 10.0.0.5:22 @11" },
+	/* 20 */ { FWDS, "tcp", "2223", NULL, "no Forward tcp 203.0.113.2:2223", NULL },
+	/* 21 */ { FWDS, "udp", "2222", NULL, "no Forward udp 203.0.113.2:2222", NULL },
+	/* 22 */ { FWDS, "tcp", "198.51.100.1:2222", NULL,
+		   "no Forward tcp 198.51.100.1:2222", NULL },
+	/* 23 */ { FWDS, "icmp", "1", NULL,
+		   "bad Forward 'icmp 1' (protocol must be tcp or udp)", NULL },
+	/* 24 */ { FWDS, "tcp", "22x", NULL, "bad Forward 'tcp 22x' (port must be 1..65535)", NULL },
+	/* 25 */ { IFACE PORTS PEER2, "tcp", "2222", NULL,
+		   "no [NAT] section in the config: forwards need one", NULL },
+	/* 26 */ { FWDS, "tcp", "2224", "10.0.0.5:" PRIV,
+		   "bad Forward (value not shown: it may hold a key) (port must be 1..65535)", NULL },
+};
+
+/* "tcp 2222 10.0.0.5:22 @11; ..." */
+static void forwards_text(const struct nat_config *c, char *out, size_t len)
+{
+	size_t n = 0;
+
+	out[0] = '\0';
+	for (unsigned i = 0; i < c->n_forwards; i++) {
+		const struct nat_forward *f = &c->forwards[i];
+		char ext[64] = "", in[64];
+
+		if (f->external.family) {
+			config_addr_format(ext, sizeof(ext) - 1, &f->external);
+			strcat(ext, ":");
+		}
+		config_addr_format(in, sizeof(in), &f->internal);
+		n += (size_t)snprintf(out + n, len - n, "%s%s %s%u %s:%u @%u",
+				      i ? "; " : "",
+				      f->proto == IPPROTO_TCP_ ? "tcp" : "udp",
+				      ext, f->external_port, in,
+				      f->internal_port, f->line);
+	}
+}
+
+static void test_runtime_forwards(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(edit_cases) / sizeof(edit_cases[0]); i++) {
+		const struct edit_case *c = &edit_cases[i];
+		char err[CONFIG_ERR_LEN] = "", before[2048], after[2048];
+		struct config *cfg;
+		int ret;
+
+		if (parse(c->file, &cfg, err, NULL) != 0)
+			fail_msg("edit case %zu: the file: %s", i, err);
+		forwards_text(&cfg->nat, before, sizeof(before));
+		ret = c->to ? config_forward_add(cfg, c->proto, c->external,
+						 c->to, err, sizeof(err))
+			    : config_forward_remove(cfg, c->proto, c->external,
+						    err, sizeof(err));
+		forwards_text(&cfg->nat, after, sizeof(after));
+		if (c->error) {
+			if (ret != -EINVAL || strcmp(err, c->error) != 0)
+				fail_msg("edit case %zu:\n  got  %d \"%s\"\n  want \"%s\"",
+					 i, ret, err, c->error);
+			/* Refused: nothing changed. */
+			assert_string_equal(before, after);
+		} else {
+			if (ret != 0)
+				fail_msg("edit case %zu refused: %s", i, err);
+			if (c->forwards && strcmp(after, c->forwards) != 0)
+				fail_msg("edit case %zu:\n  got  %s\n  want %s", i,
+					 after, c->forwards);
+		}
+		assert_null(strstr(err, PRIV));
+		config_free(cfg);
+	}
+}
+
+/* Forwards added at runtime are checked against each other too, and are
+ * named as such; removing one makes its port free again. */
+static void test_runtime_forwards_sequence(void **state)
+{
+	char err[CONFIG_ERR_LEN] = "", text[512];
+	struct config *cfg;
+	(void)state;
+
+	assert_int_equal(parse(FWDS, &cfg, err, NULL), 0);
+	assert_int_equal(config_forward_add(cfg, "tcp", "2223", "10.0.0.6:22",
+					    err, sizeof(err)), 0);
+	assert_int_equal(config_forward_add(cfg, "tcp", "2223", "10.0.0.7:22",
+					    err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "duplicate Forward tcp 2223 (first at runtime)");
+	assert_int_equal(config_forward_add(cfg, "tcp", "203.0.113.2:2223",
+					    "10.0.0.7:22", err, sizeof(err)),
+			 -EINVAL);
+	assert_string_equal(err, "duplicate Forward tcp 203.0.113.2:2223 (first at "
+			    "runtime; a Forward without an address uses 203.0.113.2)");
+	assert_int_equal(config_forward_add(cfg, "tcp", "2224", "10.0.0.6:22",
+					    err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "Forward to tcp 10.0.0.6:22: already forwarded at "
+			    "runtime (an inside endpoint has one outside port)");
+	assert_int_equal(config_forward_remove(cfg, "tcp", "203.0.113.2:2223",
+					       err, sizeof(err)), 0);
+	assert_int_equal(config_forward_add(cfg, "tcp", "2223", "10.0.0.7:22",
+					    err, sizeof(err)), 0);
+	assert_int_equal(config_forward_remove(cfg, "tcp", "2222", err,
+					       sizeof(err)), 0);
+	assert_int_equal(config_forward_remove(cfg, "udp", "53", err,
+					       sizeof(err)), 0);
+	forwards_text(&cfg->nat, text, sizeof(text));
+	assert_string_equal(text, "tcp 2223 10.0.0.7:22 @0");
+	assert_int_equal(config_forward_remove(cfg, "tcp", "2223", err,
+					       sizeof(err)), 0);
+	assert_int_equal(cfg->nat.n_forwards, 0);
+	assert_int_equal(config_forward_remove(cfg, "tcp", "2223", err,
+					       sizeof(err)), -EINVAL);
+	assert_string_equal(err, "no Forward tcp 203.0.113.2:2223");
+	config_free(cfg);
+}
+
+/* Up to NAT_MAX_FORWARDS, as in the file. */
+static void test_runtime_forwards_limit(void **state)
+{
+	char err[CONFIG_ERR_LEN] = "", ext[16], to[32];
+	struct config *cfg;
+	(void)state;
+
+	assert_int_equal(parse(NATSEC MASQ, &cfg, err, NULL), 0);
+	for (int i = 1; i <= NAT_MAX_FORWARDS; i++) {
+		snprintf(ext, sizeof(ext), "%d", i);
+		snprintf(to, sizeof(to), "10.0.%d.%d:22", i / 250, i % 250 + 1);
+		if (config_forward_add(cfg, "tcp", ext, to, err, sizeof(err)) != 0)
+			fail_msg("forward %d: %s", i, err);
+	}
+	assert_int_equal(config_forward_add(cfg, "udp", "1", "10.0.0.1:1", err,
+					    sizeof(err)), -EINVAL);
+	assert_string_equal(err, "too many Forward entries (max 4096)");
+	assert_int_equal(cfg->nat.n_forwards, NAT_MAX_FORWARDS);
+	config_free(cfg);
+}
+
+/* On a clone (config_clone allocates arrays to their exact size), as the
+ * CLI edits: adding past the clone's size grows the array (the ASan build
+ * catches a write past it). */
+static void test_runtime_forwards_on_clone(void **state)
+{
+	char err[CONFIG_ERR_LEN] = "", ext[16], to[32], text[512];
+	struct config *cfg, *next;
+	(void)state;
+
+	assert_int_equal(parse(NATSEC MASQ "Forward = tcp 2222 -> 10.0.0.5:22\n",
+			       &cfg, err, NULL), 0);
+	for (int round = 0; round < 3; round++) {
+		next = config_clone(cfg);
+		assert_non_null(next);
+		for (int i = 0; i < 9; i++) {
+			snprintf(ext, sizeof(ext), "%d", 3000 + i);
+			snprintf(to, sizeof(to), "10.0.1.%d:22", i + 1);
+			if (config_forward_add(next, "udp", ext, to, err,
+					       sizeof(err)) != 0)
+				fail_msg("round %d forward %d: %s", round, i, err);
+		}
+		assert_int_equal(next->nat.n_forwards, 10);
+		assert_int_equal(config_forward_remove(next, "udp", "3000", err,
+						       sizeof(err)), 0);
+		config_free(cfg);
+		cfg = next;
+		assert_int_equal(cfg->nat.n_forwards, 9);
+		for (int i = 1; i < 9; i++) {
+			snprintf(ext, sizeof(ext), "%d", 3000 + i);
+			assert_int_equal(config_forward_remove(cfg, "udp", ext, err,
+							       sizeof(err)), 0);
+		}
+	}
+	forwards_text(&cfg->nat, text, sizeof(text));
+	assert_string_equal(text, "tcp 2222 10.0.0.5:22 @11");
+	config_free(cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -368,6 +609,10 @@ int main(void)
 		cmocka_unit_test(test_nat_defaults),
 		cmocka_unit_test(test_nat_values),
 		cmocka_unit_test(test_nat_limits),
+		cmocka_unit_test(test_runtime_forwards),
+		cmocka_unit_test(test_runtime_forwards_sequence),
+		cmocka_unit_test(test_runtime_forwards_limit),
+		cmocka_unit_test(test_runtime_forwards_on_clone),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -239,8 +239,9 @@ pc_cleanup() {
 	for ns in $(pc_namespaces); do
 		ip netns del "$ns" 2>/dev/null
 	done
-	# wireguard-go removes its socket on a clean exit, not on SIGKILL.
-	rm -f /var/run/wireguard/"$PC_P"*.sock
+	# wireguard-go and portcullisd remove their sockets on a clean exit,
+	# not on SIGKILL.
+	rm -f /var/run/wireguard/"$PC_P"*.sock /var/run/portcullis/"$PC_P"*.sock
 	if [[ -n $PC_TMP && -d $PC_TMP ]]; then
 		if [[ $PC_KEEP == 1 ]]; then
 			echo "# kept $PC_TMP"

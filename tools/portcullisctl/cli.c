@@ -15,8 +15,8 @@
 #include "portcullisctl.h"
 
 #define PROG "portcullisctl"
-#define FILTERS "[proto tcp|udp|icmp] [inside ADDR[:PORT]] " \
-		"[external ADDR[:PORT]] [remote ADDR[:PORT]]"
+#define FILTERS "[proto tcp|udp|icmp] [inside IPV4[:PORT]] " \
+		"[external IPV4[:PORT]] [remote IPV4[:PORT]]"
 
 struct command {
 	const char *name, *sub;             /* "nat", "count"; one word: NULL */
@@ -28,7 +28,7 @@ struct command {
 
 static const struct command commands[] = {
 	{ "ports", NULL, ports_request, ports_print, "ports",
-	  "ports: link, addresses, routes, NIC counters" },
+	  "each port: link, addresses, routes, NIC counters" },
 	{ "neigh", NULL, neigh_request, neigh_print, "neigh | neighbours",
 	  "the ARP and ND neighbour table" },
 	{ "neighbours", NULL, neigh_request, neigh_print, NULL, NULL },
@@ -73,7 +73,7 @@ void ctl_usage(FILE *f)
 			fprintf(f, "  %s\n      %s\n", commands[i].args,
 				commands[i].summary);
 	fputs("\nOptions:\n"
-	      "  -i IFNAME     the gateway's socket " "/var/run/portcullis/IFNAME.sock\n"
+	      "  -i IFNAME     the gateway's socket /var/run/portcullis/IFNAME.sock\n"
 	      "                (default: the only socket there)\n"
 	      "  -s SOCKET     the socket at this path\n"
 	      "  -j, --json    print the gateway's JSON reply, indented, instead "
@@ -145,8 +145,10 @@ static int parse_options(int argc, char **argv, struct ctl_cli *cli,
 		const char *a = argv[i];
 		const char **value = NULL;
 
-		if (strcmp(a, "--") == 0)
-			return i + 1;
+		if (strcmp(a, "--") == 0) {
+			i++;
+			break;
+		}
 		if (strcmp(a, "-j") == 0 || strcmp(a, "--json") == 0)
 			cli->call.opts.json = true;
 		else if (strcmp(a, "-h") == 0 || strcmp(a, "--human") == 0)

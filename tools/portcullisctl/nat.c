@@ -6,7 +6,6 @@
  */
 #include <errno.h>
 #include <stdbool.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "portcullisctl.h"
@@ -17,18 +16,14 @@ static const char *const filter_names[F_COUNT] = {
 	"proto", "inside", "external", "remote", "limit",
 };
 
-/* A session limit: 0 (all) to 2^32 - 1, in decimal. */
+/* A session limit: 0 (all) or up to 9 decimal digits, as the daemon
+ * takes it (more than any MaxSessions). */
 static int check_limit(const char *text, char *why, size_t n)
 {
-	char *end;
-	unsigned long long v;
+	size_t len = strspn(text, "0123456789");
 
-	errno = 0;
-	if (text[0] >= '0' && text[0] <= '9') {
-		v = strtoull(text, &end, 10);
-		if (errno == 0 && *end == '\0' && v <= 0xffffffffull)
-			return 0;
-	}
+	if (len > 0 && len <= 9 && text[len] == '\0')
+		return 0;
 	snprintf(why, n, "bad limit '%s' (a number, 0 for all)", text);
 	return -EINVAL;
 }

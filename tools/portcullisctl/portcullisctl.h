@@ -20,10 +20,7 @@
 
 #include <jansson.h>
 
-enum {
-	CTL_REQ_MAX = 4096,                 /* bytes: ours are a few lines */
-	CTL_REASON_LEN = 256,
-};
+enum { CTL_REQ_MAX = 4096 };            /* bytes: ours are a few lines */
 
 /* How to print a reply. */
 struct ctl_opts {
@@ -61,7 +58,7 @@ int ctl_req_add(struct ctl_req *r, const char *key, const char *value,
 int ctl_req_finish(struct ctl_req *r, char *why, size_t whylen);
 int ctl_no_args(int argc, char **argv, char *why, size_t whylen);
 int ctl_check_proto(const char *text, bool icmp_ok, char *why, size_t whylen);
-/* A session filter ADDR[:PORT] ("10.0.0.5", "[2001:db8::1]:443"), or a
+/* A session filter IPV4[:PORT] ("10.0.0.5", "10.0.0.5:443"), or a
  * forward's target IPV4:PORT. */
 enum ctl_endpoint_kind { ENDPOINT_FILTER, ENDPOINT_FORWARD };
 int ctl_check_endpoint(const char *text, enum ctl_endpoint_kind kind,

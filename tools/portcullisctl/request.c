@@ -93,62 +93,46 @@ int ctl_check_proto(const char *text, bool icmp_ok, char *why, size_t whylen)
 		    icmp_ok ? ", udp or icmp" : " or udp");
 }
 
-/* A decimal port 1-65535 (0 too with zero_ok: an ICMP echo identifier). */
+/* A decimal port of at most 5 digits, 1-65535 (0 too with zero_ok: an
+ * ICMP echo identifier), as the daemon reads one. */
 static bool port_valid(const char *text, bool zero_ok)
 {
-	char *end;
+	size_t len = strspn(text, "0123456789");
 	unsigned long v;
 
-	if (*text < '0' || *text > '9')
+	if (len == 0 || len > 5 || text[len] != '\0')
 		return false;
-	errno = 0;
-	v = strtoul(text, &end, 10);
-	return errno == 0 && *end == '\0' && v <= 65535 && (v > 0 || zero_ok);
+	v = strtoul(text, NULL, 10);
+	return v <= 65535 && (v > 0 || zero_ok);
 }
 
 /*
- * ADDR[:PORT] as the server prints it: "10.0.0.5", "10.0.0.5:443",
- * "2001:db8::1", "[2001:db8::1]:443".  A session's port may be 0 (an ICMP
- * echo identifier).  A forward's target is IPv4:PORT (NAT44), port 1-65535.
+ * IPV4[:PORT]: the NAT is NAT44, so sessions and forwards have IPv4
+ * addresses only.  A session filter's port is optional and may be 0 (an
+ * ICMP echo identifier); a forward's target needs a port, 1-65535.
  */
 int ctl_check_endpoint(const char *text, enum ctl_endpoint_kind kind,
 		       char *why, size_t whylen)
 {
-	char addr[INET6_ADDRSTRLEN];
-	unsigned char bin[sizeof(struct in6_addr)];
-	const char *a = text, *port = NULL, *colon = strrchr(text, ':');
-	size_t alen = strlen(text);
-	int family = AF_INET;
+	const char *colon = strchr(text, ':');
+	size_t alen = colon ? (size_t)(colon - text) : strlen(text);
+	char addr[INET_ADDRSTRLEN];
+	struct in_addr bin;
+	bool ok;
 
-	if (text[0] == '[') {
-		const char *close = strchr(text, ']');
-
-		if (close == NULL || close[1] != ':')
-			goto bad;
-		family = AF_INET6;
-		a = text + 1;
-		alen = (size_t)(close - a);
-		port = close + 2;
-	} else if (colon && strchr(text, ':') != colon) {
-		family = AF_INET6;              /* bare IPv6: no port */
-	} else if (colon) {
-		alen = (size_t)(colon - text);
-		port = colon + 1;
+	ok = alen < sizeof(addr);
+	if (ok) {
+		memcpy(addr, text, alen);
+		addr[alen] = '\0';
+		ok = inet_pton(AF_INET, addr, &bin) == 1;
 	}
-	if (alen >= sizeof(addr))
-		goto bad;
-	memcpy(addr, a, alen);
-	addr[alen] = '\0';
-	if (inet_pton(family, addr, bin) != 1)
-		goto bad;
-	if (kind == ENDPOINT_FILTER && (port == NULL || port_valid(port, true)))
+	if (kind == ENDPOINT_FILTER) {
+		if (ok && (colon == NULL || port_valid(colon + 1, true)))
+			return 0;
+		return fail(why, whylen, "bad address '%s' (IPV4[:PORT])", text);
+	}
+	if (ok && colon && port_valid(colon + 1, false))
 		return 0;
-	if (kind == ENDPOINT_FORWARD && family == AF_INET && port &&
-	    port_valid(port, false))
-		return 0;
-bad:
-	if (kind == ENDPOINT_FILTER)
-		return fail(why, whylen, "bad address '%s' (ADDR[:PORT])", text);
 	return fail(why, whylen, "bad address '%s' (IPV4:PORT)", text);
 }
 

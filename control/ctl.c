@@ -1,0 +1,828 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The gateway CLI socket: /var/run/portcullis/<ifname>.sock, served by
+ * the control thread through sock_server, one JSON object per request
+ * (ctl_proto.h is the contract with portcullisctl).  One small handler
+ * per command, in a table, as wireguard-tools lays out its subcommands.
+ *
+ * Everything runs on the control thread, the only writer of the published
+ * tables and the config, so handlers read them without an RCU read
+ * section.  Per-lcore counters are summed with plain 64-bit loads (a
+ * packet behind at worst, never torn).  Changes (forward-add/-remove,
+ * reload) go through gateway_apply, the one path of every live change.
+ *
+ * Handlers validate and act first and write only once nothing can fail,
+ * so a reply is either the whole answer or {"error":...} alone.  Only
+ * public keys are ever written: no handler reads a private or preshared
+ * key.
+ */
+#include "ctl.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_ethdev.h>
+
+#include "allowedips.h"
+#include "config_edit.h"
+#include "ctl_proto.h"
+#include "gateway.h"
+#include "jsonw.h"
+#include "nat.h"
+#include "neigh.h"
+#include "sock_server.h"
+#include "tunnel.h"
+
+enum {
+	NAT_SESSIONS_DEFAULT_LIMIT = 1000,
+	SHOWN_MAX = 48,                     /* characters of a value echoed */
+};
+
+static const char *const port_names[PORT_COUNT] = { "public", "private" };
+
+struct ctl_cmd {
+	const char *name;
+	const char *const *args;            /* allowed keys, NULL-ended */
+	int (*fn)(struct gateway *gw, const struct ctl_request *r,
+		  struct jsonw *w, char *err, size_t errlen);
+};
+
+/* A client's value in a message: shortened (the reply is one line; the
+ * JSON writer escapes what needs it). */
+static const char *shown(char out[SHOWN_MAX + 4], const char *v)
+{
+	snprintf(out, SHOWN_MAX + 4, "%.*s%s", SHOWN_MAX, v,
+		 strlen(v) > SHOWN_MAX ? "..." : "");
+	return out;
+}
+
+static int bad_arg(char *err, size_t errlen, const char *key, const char *v,
+		   const char *want)
+{
+	char s[SHOWN_MAX + 4];
+
+	snprintf(err, errlen, "bad %s '%s' (%s)", key, shown(s, v), want);
+	return -EINVAL;
+}
+
+/* --- ports -------------------------------------------------------------- */
+
+static void write_link(struct jsonw *w, uint16_t port_id)
+{
+	struct rte_eth_link link;
+
+	jsonw_key(w, "link");
+	jsonw_object_begin(w);
+	if (rte_eth_link_get_nowait(port_id, &link) != 0)
+		memset(&link, 0, sizeof(link));
+	jsonw_kv_bool(w, "up", link.link_status == RTE_ETH_LINK_UP);
+	/* A virtual device may not know its speed. */
+	if (link.link_speed == RTE_ETH_SPEED_NUM_UNKNOWN)
+		jsonw_kv_null(w, "speed_mbps");
+	else
+		jsonw_kv_u64(w, "speed_mbps", link.link_speed);
+	jsonw_kv_bool(w, "full_duplex",
+		      link.link_duplex == RTE_ETH_LINK_FULL_DUPLEX);
+	jsonw_object_end(w);
+}
+
+static void write_routes(struct jsonw *w, const struct dp_port_conf *pc)
+{
+	char buf[64];
+
+	jsonw_key(w, "routes");
+	jsonw_array_begin(w);
+	for (unsigned i = 0; i < pc->n_routes; i++) {
+		jsonw_object_begin(w);
+		config_prefix_format(buf, sizeof(buf), &pc->routes[i].dst);
+		jsonw_kv_string(w, "dst", buf);
+		if (pc->routes[i].via.family == IP_NONE) {
+			jsonw_kv_null(w, "via");
+		} else {
+			config_addr_format(buf, sizeof(buf), &pc->routes[i].via);
+			jsonw_kv_string(w, "via", buf);
+		}
+		jsonw_object_end(w);
+	}
+	jsonw_array_end(w);
+}
+
+static void write_port(struct jsonw *w, const struct gateway *gw, unsigned p)
+{
+	const struct dp_port_conf *pc = &gw->dp.tables->ports[p];
+	const struct port_info *pi = &gw->ports[p];
+	struct rte_eth_stats st;
+	char buf[64];
+
+	if (rte_eth_stats_get(pi->port_id, &st) != 0)
+		memset(&st, 0, sizeof(st));
+	jsonw_object_begin(w);
+	jsonw_kv_string(w, "name", port_names[p]);
+	jsonw_kv_string(w, "device", gw->cfg->ports[p].device);
+	jsonw_kv_string(w, "driver", pi->driver);
+	jsonw_kv_u64(w, "dpdk_port", pi->port_id);
+	snprintf(buf, sizeof(buf), "%02x:%02x:%02x:%02x:%02x:%02x", pc->mac[0],
+		 pc->mac[1], pc->mac[2], pc->mac[3], pc->mac[4], pc->mac[5]);
+	jsonw_kv_string(w, "mac", buf);
+	jsonw_kv_u64(w, "mtu", pc->mtu);
+	jsonw_kv_u64(w, "vlan", pc->vlan);
+	write_link(w, pi->port_id);
+	jsonw_key(w, "addresses");
+	jsonw_array_begin(w);
+	for (unsigned i = 0; i < pc->n_addrs; i++) {
+		config_prefix_format(buf, sizeof(buf), &pc->addrs[i]);
+		jsonw_string(w, buf);
+	}
+	jsonw_array_end(w);
+	write_routes(w, pc);
+	jsonw_kv_u64(w, "rx_packets", st.ipackets);
+	jsonw_kv_u64(w, "rx_bytes", st.ibytes);
+	jsonw_kv_u64(w, "tx_packets", st.opackets);
+	jsonw_kv_u64(w, "tx_bytes", st.obytes);
+	jsonw_kv_u64(w, "rx_dropped", st.imissed + st.rx_nombuf);
+	jsonw_kv_u64(w, "rx_errors", st.ierrors);
+	jsonw_kv_u64(w, "tx_errors", st.oerrors);
+	jsonw_object_end(w);
+}
+
+static int cmd_ports(struct gateway *gw, const struct ctl_request *r,
+		     struct jsonw *w, char *err, size_t errlen)
+{
+	(void)r, (void)err, (void)errlen;
+	jsonw_key(w, "ports");
+	jsonw_array_begin(w);
+	for (unsigned p = 0; p < PORT_COUNT; p++)
+		if (gw->dp.tables->ports[p].present)
+			write_port(w, gw, p);
+	jsonw_array_end(w);
+	return 0;
+}
+
+/* --- neighbours --------------------------------------------------------- */
+
+static void write_neighbour(const struct neigh_info *n, void *ctx)
+{
+	struct jsonw *w = ctx;
+	char buf[64];
+
+	jsonw_object_begin(w);
+	jsonw_kv_string(w, "port", n->port < PORT_COUNT ? port_names[n->port]
+							: "unknown");
+	config_addr_format(buf, sizeof(buf), &n->ip);
+	jsonw_kv_string(w, "ip", buf);
+	if (n->valid) {
+		snprintf(buf, sizeof(buf), "%02x:%02x:%02x:%02x:%02x:%02x",
+			 n->mac[0], n->mac[1], n->mac[2], n->mac[3], n->mac[4],
+			 n->mac[5]);
+		jsonw_kv_string(w, "mac", buf);
+	} else {
+		jsonw_kv_null(w, "mac");
+	}
+	jsonw_kv_string(w, "state", n->valid ? "reachable" : "incomplete");
+	jsonw_kv_u64(w, "held", n->held);
+	jsonw_object_end(w);
+}
+
+static int cmd_neighbours(struct gateway *gw, const struct ctl_request *r,
+			  struct jsonw *w, char *err, size_t errlen)
+{
+	(void)r, (void)err, (void)errlen;
+	jsonw_key(w, "neighbours");
+	jsonw_array_begin(w);
+	neigh_walk(gw->dp.neigh, write_neighbour, w);
+	jsonw_array_end(w);
+	return 0;
+}
+
+/* --- allowed-ips -------------------------------------------------------- */
+
+struct aip_walk {
+	struct jsonw *w;
+	const struct dp_tables *t;
+	const struct gw_peer *only;         /* NULL: every peer */
+};
+
+static int write_allowed_ip(const struct ip_prefix *prefix, uint32_t id,
+			    void *ctx)
+{
+	struct aip_walk *a = ctx;
+	struct gw_peer *peer = id < a->t->n_peer_slots ? a->t->peers[id] : NULL;
+	struct ip_endpoint ep;
+	char buf[64], key[45];
+
+	if (!peer || (a->only && peer != a->only))
+		return 0;
+	jsonw_object_begin(a->w);
+	config_prefix_format(buf, sizeof(buf), prefix);
+	jsonw_kv_string(a->w, "prefix", buf);
+	config_key_to_base64(key, peer->public_key);
+	jsonw_kv_string(a->w, "peer", key);
+	gw_endpoint_read(&peer->endpoint, &ep);
+	if (ep.addr.family == IP_NONE) {
+		jsonw_kv_null(a->w, "endpoint");
+	} else {
+		config_endpoint_format(buf, sizeof(buf), &ep);
+		jsonw_kv_string(a->w, "endpoint", buf);
+	}
+	jsonw_object_end(a->w);
+	return 0;
+}
+
+static int cmd_allowed_ips(struct gateway *gw, const struct ctl_request *r,
+			   struct jsonw *w, char *err, size_t errlen)
+{
+	struct aip_walk a = { .w = w, .t = gw->dp.tables };
+	const char *peer = ctl_request_get(r, "peer");
+	uint8_t key[NOISE_PUBLIC_KEY_LEN];
+
+	if (peer) {
+		if (config_key_from_base64(key, peer) != 0)
+			return bad_arg(err, errlen, "peer", peer,
+				       "want a base64 public key");
+		a.only = gateway_peer_by_key(gw, key);
+		if (!a.only) {
+			snprintf(err, errlen, "no peer %s", peer);
+			return -ENOENT;
+		}
+	}
+	jsonw_key(w, "allowed_ips");
+	jsonw_array_begin(w);
+	allowedips_walk(a.t->allowedips, write_allowed_ip, &a);
+	jsonw_array_end(w);
+	return 0;
+}
+
+/* --- NAT sessions ------------------------------------------------------- */
+
+/* [proto=] [inside=ADDR[:PORT]] [external=...] [remote=...] */
+struct endpoint_filter {
+	bool set, has_port;
+	uint8_t addr[4];
+	uint16_t port;
+};
+
+struct session_filter {
+	uint8_t proto;                      /* 0: any */
+	struct endpoint_filter inside, external, remote;
+};
+
+static int parse_endpoint_filter(const char *key, const char *v,
+				 struct endpoint_filter *out, char *err,
+				 size_t errlen)
+{
+	const char *want = "want an IPv4 ADDR or ADDR:PORT";
+	char text[64], *colon;
+	struct ip_addr a;
+	unsigned long port;
+
+	if (strlen(v) >= sizeof(text))
+		return bad_arg(err, errlen, key, v, want);
+	strcpy(text, v);
+	colon = strchr(text, ':');
+	if (colon) {
+		char *end;
+
+		*colon = '\0';
+		if (colon[1] < '0' || colon[1] > '9' || strlen(colon + 1) > 5)
+			return bad_arg(err, errlen, key, v, want);
+		port = strtoul(colon + 1, &end, 10);
+		if (*end != '\0' || port > 65535)
+			return bad_arg(err, errlen, key, v, want);
+		out->has_port = true;
+		out->port = (uint16_t)port;
+	}
+	if (config_addr_parse(text, &a) != 0 || a.family != IP_V4)
+		return bad_arg(err, errlen, key, v, want);
+	memcpy(out->addr, a.bytes, 4);
+	out->set = true;
+	return 0;
+}
+
+static int parse_session_filter(const struct ctl_request *r,
+				struct session_filter *f, char *err,
+				size_t errlen)
+{
+	static const char *const keys[] = { "inside", "external", "remote" };
+	struct endpoint_filter *eps[] = { &f->inside, &f->external, &f->remote };
+	const char *proto = ctl_request_get(r, "proto");
+
+	memset(f, 0, sizeof(*f));
+	if (proto) {
+		if (strcmp(proto, "tcp") == 0)
+			f->proto = IPPROTO_TCP_;
+		else if (strcmp(proto, "udp") == 0)
+			f->proto = IPPROTO_UDP_;
+		else if (strcmp(proto, "icmp") == 0)
+			f->proto = IPPROTO_ICMP_;
+		else
+			return bad_arg(err, errlen, "proto", proto,
+				       "want tcp, udp or icmp");
+	}
+	for (unsigned i = 0; i < 3; i++) {
+		const char *v = ctl_request_get(r, keys[i]);
+		int ret = v ? parse_endpoint_filter(keys[i], v, eps[i], err,
+						    errlen)
+			    : 0;
+
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static bool endpoint_matches(const struct endpoint_filter *f,
+			     const uint8_t addr[4], uint16_t port)
+{
+	return !f->set || (memcmp(f->addr, addr, 4) == 0 &&
+			   (!f->has_port || f->port == port));
+}
+
+static bool session_matches(const struct nat_session_info *s, void *ctx)
+{
+	const struct session_filter *f = ctx;
+
+	return (!f->proto || f->proto == s->proto) &&
+	       endpoint_matches(&f->inside, s->inside, s->inside_port) &&
+	       endpoint_matches(&f->external, s->external, s->external_port) &&
+	       endpoint_matches(&f->remote, s->remote, s->remote_port);
+}
+
+static const char *proto_name(uint8_t proto)
+{
+	return proto == IPPROTO_TCP_ ? "tcp" : proto == IPPROTO_UDP_ ? "udp"
+								  : "icmp";
+}
+
+static void write_endpoint(struct jsonw *w, const char *key,
+			   const uint8_t addr[4], uint16_t port)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "%u.%u.%u.%u:%u", addr[0], addr[1], addr[2],
+		 addr[3], port);
+	jsonw_kv_string(w, key, buf);
+}
+
+struct session_list {
+	struct jsonw *w;
+	struct session_filter filter;
+	uint64_t matched, limit;            /* limit 0: all */
+};
+
+static int write_session(const struct nat_session_info *s, void *ctx)
+{
+	struct session_list *l = ctx;
+	struct jsonw *w = l->w;
+
+	if (!session_matches(s, &l->filter))
+		return 0;
+	if (l->limit && l->matched >= l->limit) {
+		l->matched++;               /* counted, not shown */
+		return 0;
+	}
+	l->matched++;
+	jsonw_object_begin(w);
+	jsonw_kv_string(w, "proto", proto_name(s->proto));
+	write_endpoint(w, "inside", s->inside, s->inside_port);
+	write_endpoint(w, "external", s->external, s->external_port);
+	write_endpoint(w, "remote", s->remote, s->remote_port);
+	jsonw_kv_string(w, "state", nat_session_state_name(s->state));
+	jsonw_kv_u64(w, "expires_in_s", s->expires_in);
+	jsonw_kv_bool(w, "forward", s->forward);
+	jsonw_object_end(w);
+	return 0;
+}
+
+static int cmd_nat_sessions(struct gateway *gw, const struct ctl_request *r,
+			    struct jsonw *w, char *err, size_t errlen)
+{
+	struct session_list l = { .w = w, .limit = NAT_SESSIONS_DEFAULT_LIMIT };
+	const char *limit = ctl_request_get(r, "limit");
+	int ret = parse_session_filter(r, &l.filter, err, errlen);
+
+	if (ret)
+		return ret;
+	if (limit) {
+		char *end;
+
+		if (limit[0] < '0' || limit[0] > '9' || strlen(limit) > 9)
+			return bad_arg(err, errlen, "limit", limit,
+				       "want a number, 0 for all");
+		l.limit = strtoul(limit, &end, 10);
+		if (*end != '\0')
+			return bad_arg(err, errlen, "limit", limit,
+				       "want a number, 0 for all");
+	}
+	jsonw_key(w, "sessions");
+	jsonw_array_begin(w);
+	if (gw->dp.nat)
+		nat_session_walk(gw->dp.nat, &gw->dp.tables->nat, gw->ctx.now,
+				 write_session, &l);
+	jsonw_array_end(w);
+	jsonw_kv_u64(w, "matched", l.matched);
+	jsonw_kv_bool(w, "truncated", l.limit && l.matched > l.limit);
+	return 0;
+}
+
+static int cmd_nat_count(struct gateway *gw, const struct ctl_request *r,
+			 struct jsonw *w, char *err, size_t errlen)
+{
+	struct nat *nat = gw->dp.nat;
+
+	(void)r, (void)err, (void)errlen;
+	jsonw_kv_bool(w, "enabled", nat != NULL);
+	jsonw_kv_u64(w, "sessions", nat ? nat_active_sessions(nat) : 0);
+	jsonw_kv_u64(w, "max_sessions", nat ? nat_capacity(nat) : 0);
+	return 0;
+}
+
+static void nat_reclaim_deferred(void *nat)
+{
+	nat_reclaim(nat);
+}
+
+/* Sessions are removed as expiry removes them; their slots are reused
+ * after the next grace period (gateway_reclaim, every tick). */
+static unsigned flush_sessions(struct gateway *gw, nat_session_match_fn match,
+			       void *ctx)
+{
+	unsigned n;
+
+	if (!gw->dp.nat)
+		return 0;
+	n = nat_session_flush(gw->dp.nat, gw->ctx.nat_lc, &gw->dp.tables->nat,
+			      gw->ctx.now, match, ctx);
+	if (n)
+		gateway_defer_free(gw, gw->dp.nat, nat_reclaim_deferred);
+	return n;
+}
+
+static int cmd_nat_flush(struct gateway *gw, const struct ctl_request *r,
+			 struct jsonw *w, char *err, size_t errlen)
+{
+	struct session_filter f;
+	int ret = parse_session_filter(r, &f, err, errlen);
+	unsigned n;
+
+	if (ret)
+		return ret;
+	n = flush_sessions(gw, session_matches, &f);
+	printf("portcullisd: ctl: flushed %u NAT session(s)\n", n);
+	jsonw_kv_u64(w, "flushed", n);
+	return 0;
+}
+
+/* --- forwards ----------------------------------------------------------- */
+
+/* The address a forward listens on: its own or the NAT's. */
+static const struct ip_addr *forward_external(const struct gateway *gw,
+					      const struct nat_forward *f)
+{
+	return f->external.family != IP_NONE ? &f->external
+					     : &gw->dp.tables->nat.external;
+}
+
+static int cmd_forwards(struct gateway *gw, const struct ctl_request *r,
+			struct jsonw *w, char *err, size_t errlen)
+{
+	const struct nat_config *nc = &gw->cfg->nat;
+	char addr[64], buf[80];
+
+	(void)r, (void)err, (void)errlen;
+	jsonw_key(w, "forwards");
+	jsonw_array_begin(w);
+	for (unsigned i = 0; nc->enabled && i < nc->n_forwards; i++) {
+		const struct nat_forward *f = &nc->forwards[i];
+
+		jsonw_object_begin(w);
+		jsonw_kv_string(w, "proto", proto_name(f->proto));
+		config_addr_format(addr, sizeof(addr), forward_external(gw, f));
+		snprintf(buf, sizeof(buf), "%s:%u", addr, f->external_port);
+		jsonw_kv_string(w, "external", buf);
+		config_addr_format(addr, sizeof(addr), &f->internal);
+		snprintf(buf, sizeof(buf), "%s:%u", addr, f->internal_port);
+		jsonw_kv_string(w, "to", buf);
+		jsonw_object_end(w);
+	}
+	jsonw_array_end(w);
+	return 0;
+}
+
+/* A forward's sessions with no forward left behind them: a forward
+ * removed at runtime takes its connections with it, so that its port is
+ * cleanly free for whatever claims it next. */
+static bool forward_gone(const struct nat_session_info *s, void *ctx)
+{
+	const struct gateway *gw = ctx;
+	const struct nat_config *nc = &gw->dp.tables->nat;
+
+	if (!s->forward)
+		return false;
+	for (unsigned i = 0; i < nc->n_forwards; i++) {
+		const struct nat_forward *f = &nc->forwards[i];
+
+		if (f->proto == s->proto && f->external_port == s->external_port &&
+		    memcmp(forward_external(gw, f)->bytes, s->external, 4) == 0)
+			return false;
+	}
+	return true;
+}
+
+/* Clone the running config, edit the clone, apply it: the one path of
+ * every live change (config_edit.h). */
+static int apply_forward_edit(struct gateway *gw, const struct ctl_request *r,
+			      bool add, char *err, size_t errlen)
+{
+	const char *proto = ctl_request_get(r, "proto");
+	const char *external = ctl_request_get(r, "external");
+	const char *to = ctl_request_get(r, "to");
+	struct gateway_change chg;
+	struct config *next;
+	int ret;
+
+	if (!proto || !external || (add && !to)) {
+		snprintf(err, errlen, "%s needs proto=, external=%s",
+			 add ? "forward-add" : "forward-remove",
+			 add ? " and to=" : "");
+		return -EINVAL;
+	}
+	next = config_clone(gw->cfg);
+	if (!next) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	ret = add ? config_forward_add(next, proto, external, to, err, errlen)
+		  : config_forward_remove(next, proto, external, err, errlen);
+	if (ret == 0)
+		ret = gateway_apply(gw, next, &chg, err, errlen);
+	if (ret != 0) {
+		config_free(next);
+		return ret;
+	}
+	printf("portcullisd: ctl: forward %s %s %s%s%s\n",
+	       add ? "added:" : "removed:", proto, external, add ? " -> " : "",
+	       add ? to : "");
+	if (!add)
+		flush_sessions(gw, forward_gone, gw);
+	return 0;
+}
+
+static int cmd_forward_add(struct gateway *gw, const struct ctl_request *r,
+			   struct jsonw *w, char *err, size_t errlen)
+{
+	int ret = apply_forward_edit(gw, r, true, err, errlen);
+
+	if (ret == 0)
+		jsonw_kv_bool(w, "ok", true);
+	return ret;
+}
+
+static int cmd_forward_remove(struct gateway *gw, const struct ctl_request *r,
+			      struct jsonw *w, char *err, size_t errlen)
+{
+	int ret = apply_forward_edit(gw, r, false, err, errlen);
+
+	if (ret == 0)
+		jsonw_kv_bool(w, "ok", true);
+	return ret;
+}
+
+/* --- counters ----------------------------------------------------------- */
+
+static void write_counters(struct jsonw *w, const struct gateway *gw,
+			   const struct dp_lcore_stats *s)
+{
+	jsonw_object_begin(w);
+	jsonw_key(w, "ports");
+	jsonw_object_begin(w);
+	for (unsigned p = 0; p < PORT_COUNT; p++) {
+		if (!gw->cfg->ports[p].present)
+			continue;
+		jsonw_key(w, port_names[p]);
+		jsonw_object_begin(w);
+		jsonw_kv_u64(w, "rx_packets", s->port[p].rx_packets);
+		jsonw_kv_u64(w, "rx_bytes", s->port[p].rx_bytes);
+		jsonw_kv_u64(w, "tx_packets", s->port[p].tx_packets);
+		jsonw_kv_u64(w, "tx_bytes", s->port[p].tx_bytes);
+		jsonw_object_end(w);
+	}
+	jsonw_object_end(w);
+	jsonw_kv_u64(w, "decap_packets", s->decap_packets);
+	jsonw_kv_u64(w, "encap_packets", s->encap_packets);
+	jsonw_kv_u64(w, "keepalives_rx", s->keepalives_rx);
+	jsonw_kv_u64(w, "handshakes_rx", s->handshakes_rx);
+	jsonw_kv_u64(w, "handshakes_tx", s->handshakes_tx);
+	jsonw_kv_u64(w, "icmp_tx", s->icmp_tx);
+	jsonw_key(w, "drops");
+	jsonw_object_begin(w);
+	for (unsigned d = 0; d < DROP_COUNT; d++)
+		jsonw_kv_u64(w, dp_drop_names[d], s->drops[d]);
+	jsonw_object_end(w);
+	jsonw_object_end(w);
+}
+
+static void write_lcore(struct jsonw *w, const struct gateway *gw,
+			unsigned lcore, const char *role)
+{
+	jsonw_object_begin(w);
+	jsonw_kv_u64(w, "lcore", lcore);
+	jsonw_kv_string(w, "role", role);
+	jsonw_key(w, "counters");
+	write_counters(w, gw, &gw->dp.stats[lcore]);
+	jsonw_object_end(w);
+}
+
+static int cmd_counters(struct gateway *gw, const struct ctl_request *r,
+			struct jsonw *w, char *err, size_t errlen)
+{
+	struct dp_lcore_stats total;
+
+	(void)r, (void)err, (void)errlen;
+	gateway_stats_sum(gw, &total);
+	jsonw_key(w, "total");
+	write_counters(w, gw, &total);
+	jsonw_key(w, "lcores");
+	jsonw_array_begin(w);
+	write_lcore(w, gw, gw->dp.control_lcore, "control");
+	for (unsigned i = 0; i < gw->dp.n_workers; i++)
+		write_lcore(w, gw, gw->dp.worker_lcores[i], "worker");
+	jsonw_array_end(w);
+	return 0;
+}
+
+/* --- reload, metrics ---------------------------------------------------- */
+
+static int cmd_reload(struct gateway *gw, const struct ctl_request *r,
+		      struct jsonw *w, char *err, size_t errlen)
+{
+	struct gateway_change chg;
+	int ret = gateway_reload(gw, &chg, err, errlen);
+
+	(void)r;
+	if (ret != 0) {
+		printf("portcullisd: ctl: reload refused, nothing changed: %s\n",
+		       err);
+		return ret;
+	}
+	printf("portcullisd: ctl: reloaded %s: %u peer(s) added, %u removed, "
+	       "%u updated, %u unchanged\n", gw->cfg->path, chg.peers_added,
+	       chg.peers_removed, chg.peers_updated, chg.peers_unchanged);
+	jsonw_kv_bool(w, "reloaded", true);
+	jsonw_kv_u64(w, "peers_added", chg.peers_added);
+	jsonw_kv_u64(w, "peers_removed", chg.peers_removed);
+	jsonw_kv_u64(w, "peers_updated", chg.peers_updated);
+	jsonw_kv_u64(w, "peers_unchanged", chg.peers_unchanged);
+	return 0;
+}
+
+static int cmd_metrics(struct gateway *gw, const struct ctl_request *r,
+		       struct jsonw *w, char *err, size_t errlen)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	(void)r;
+	if (!f) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	metrics_write(gw, f);
+	if (fclose(f) != 0) {
+		free(text);
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	jsonw_key(w, "metrics");
+	jsonw_string_len(w, text, len);
+	free(text);
+	return 0;
+}
+
+/* --- the socket ----------------------------------------------------------- */
+
+static const char *const no_args[] = { NULL };
+static const char *const peer_args[] = { "peer", NULL };
+static const char *const session_args[] = { "proto", "inside", "external",
+					    "remote", "limit", NULL };
+static const char *const flush_args[] = { "proto", "inside", "external",
+					  "remote", NULL };
+static const char *const forward_args[] = { "proto", "external", "to", NULL };
+static const char *const unforward_args[] = { "proto", "external", NULL };
+
+static const struct ctl_cmd commands[] = {
+	{ "ports", no_args, cmd_ports },
+	{ "neighbours", no_args, cmd_neighbours },
+	{ "allowed-ips", peer_args, cmd_allowed_ips },
+	{ "nat-sessions", session_args, cmd_nat_sessions },
+	{ "nat-count", no_args, cmd_nat_count },
+	{ "nat-flush", flush_args, cmd_nat_flush },
+	{ "forwards", no_args, cmd_forwards },
+	{ "forward-add", forward_args, cmd_forward_add },
+	{ "forward-remove", unforward_args, cmd_forward_remove },
+	{ "counters", no_args, cmd_counters },
+	{ "reload", no_args, cmd_reload },
+	{ "metrics", no_args, cmd_metrics },
+};
+
+static bool arg_allowed(const struct ctl_cmd *c, const char *key)
+{
+	for (const char *const *a = c->args; *a; a++)
+		if (strcmp(*a, key) == 0)
+			return true;
+	return false;
+}
+
+static int dispatch(struct gateway *gw, const struct ctl_request *r,
+		    struct jsonw *w, char *err, size_t errlen)
+{
+	const struct ctl_cmd *c = NULL;
+	char s[SHOWN_MAX + 4];
+
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(commands[i].name, r->cmd) == 0)
+			c = &commands[i];
+	if (!c) {
+		snprintf(err, errlen, "unknown command '%s'", r->cmd);
+		return -EINVAL;
+	}
+	for (unsigned i = 0; i < r->n_args; i++) {
+		if (!arg_allowed(c, r->args[i].key)) {
+			snprintf(err, errlen, "%s takes no argument '%s'", c->name,
+				 shown(s, r->args[i].key));
+			return -EINVAL;
+		}
+	}
+	return c->fn(gw, r, w, err, errlen);
+}
+
+/* One request (through its empty line): one line of JSON into out.  The
+ * reply object is opened here and handlers write its members; a handler
+ * that fails has written nothing (see the top of the file), so the error
+ * is the object's only member. */
+static void handle_request(void *ctx, const char *req, size_t len, FILE *out)
+{
+	struct gateway *gw = ctx;
+	struct ctl_request r;
+	char err[CTL_ERR_LEN] = "";
+	struct jsonw w;
+	int ret = ctl_request_parse(req, len, &r, err, sizeof(err));
+
+	jsonw_init(&w, out);
+	jsonw_object_begin(&w);
+	if (ret == 0)
+		ret = dispatch(gw, &r, &w, err, sizeof(err));
+	if (ret != 0)
+		jsonw_kv_string(&w, "error", err[0] ? err : strerror(-ret));
+	jsonw_object_end(&w);
+	fputc('\n', out);
+	ctl_request_free(&r);
+}
+
+static const struct sock_server_ops ctl_ops = {
+	.request_end = ctl_request_end,
+	.handle = handle_request,
+	.max_request = CTL_MAX_REQUEST,
+	.request_ms = 5000,                 /* to send a request, read a reply */
+	.idle_ms = 10000,                   /* between requests */
+};
+
+/* 0660 root:Group so that the group may run portcullisctl, else 0600;
+ * nothing here hands out a secret, so the file mode is the whole policy
+ * (unlike the UAPI socket, which also checks the peer's uid). */
+int ctl_open(struct gateway *gw, char *err, size_t errlen)
+{
+	struct sock_server_unix_opts opts = { .mode = 0600, .gid = (gid_t)-1 };
+	const char *group = gw->cfg->control.group;
+	char path[128];
+
+	if (group) {
+		struct group *g = getgrnam(group);
+
+		if (!g) {
+			snprintf(err, errlen, "%s:%u: [Control] no such group '%s'",
+				 gw->cfg->path, gw->cfg->control.line, group);
+			return -ENOENT;
+		}
+		opts.mode = 0660;
+		opts.gid = g->gr_gid;
+	}
+	snprintf(path, sizeof(path), CTL_SOCKET_DIR "/%s.sock", gw->ifname);
+	return sock_server_listen_unix(&gw->ctl, path, &opts, &ctl_ops, gw,
+				       err, errlen);
+}
+
+void ctl_poll(struct gateway *gw, uint64_t now)
+{
+	if (gw->ctl)
+		sock_server_poll(gw->ctl, now);
+}
+
+void ctl_close(struct gateway *gw)
+{
+	sock_server_close(gw->ctl);
+	gw->ctl = NULL;
+}
