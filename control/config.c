@@ -226,6 +226,8 @@ static const char *section_title(const struct config_parser *p)
 		return "[NAT]";
 	if (p->section == SECTION_CONTROL)
 		return "[Control]";
+	if (p->section == SECTION_HETZNER)
+		return "[Hetzner]";
 	return port_titles[p->port - p->cfg->ports];
 }
 
@@ -277,6 +279,8 @@ static int end_section(struct config_parser *p)
 					    "[NAT] needs Masquerade, Forward, AllowTunnelToPrivate "
 					    "or AllowPrivateToTunnel");
 		return 0;
+	case SECTION_HETZNER:
+		return config_hetzner_end(p);
 	case SECTION_CONTROL:                   /* every key is optional */
 	case SECTION_NONE:
 		break;
@@ -332,6 +336,9 @@ static int begin_section(struct config_parser *p, enum config_section section,
 	if (section == SECTION_CONTROL && p->cfg->control.line)
 		return config_bad(p, "duplicate section [Control] (first at line %u)",
 				  p->cfg->control.line);
+	if (section == SECTION_HETZNER && p->cfg->hetzner.line)
+		return config_bad(p, "duplicate section [Hetzner] (first at line %u)",
+				  p->cfg->hetzner.line);
 	if (section == SECTION_PEER && (ret = add_peer(p)) != 0)
 		return ret;
 	if (section == SECTION_INTERFACE)
@@ -342,6 +349,8 @@ static int begin_section(struct config_parser *p, enum config_section section,
 	}
 	if (section == SECTION_CONTROL)
 		p->cfg->control.line = p->line;
+	if (section == SECTION_HETZNER)
+		config_hetzner_begin(p);
 	if (cp) {
 		cp->present = true;
 		cp->line = p->line;
@@ -386,6 +395,8 @@ static int parse_section(struct config_parser *p, char *s)
 		return begin_section(p, SECTION_NAT, -1);
 	if (strcasecmp(name, "Control") == 0)
 		return begin_section(p, SECTION_CONTROL, -1);
+	if (strcasecmp(name, "Hetzner") == 0)
+		return begin_section(p, SECTION_HETZNER, -1);
 	port = port_from_name(name);
 	if (port >= 0)
 		return begin_section(p, SECTION_PORT, port);
@@ -544,6 +555,17 @@ static int check_permissions(struct config_parser *p, unsigned mode)
 			    mode & 07777, what);
 }
 
+/* Family, then length, then address: copies of one prefix sort together
+ * (here and in config_edit.c, allowed IPs are resolved by sorting). */
+int config_prefix_cmp(const struct ip_prefix *a, const struct ip_prefix *b)
+{
+	if (a->addr.family != b->addr.family)
+		return a->addr.family < b->addr.family ? -1 : 1;
+	if (a->cidr != b->cidr)
+		return a->cidr < b->cidr ? -1 : 1;
+	return memcmp(a->addr.bytes, b->addr.bytes, sizeof(a->addr.bytes));
+}
+
 struct aip_ref {
 	struct ip_prefix pfx;
 	uint32_t peer, idx;
@@ -552,13 +574,8 @@ struct aip_ref {
 static int cmp_aip(const void *a, const void *b)
 {
 	const struct aip_ref *x = a, *y = b;
-	int c;
+	int c = config_prefix_cmp(&x->pfx, &y->pfx);
 
-	if (x->pfx.addr.family != y->pfx.addr.family)
-		return x->pfx.addr.family < y->pfx.addr.family ? -1 : 1;
-	if (x->pfx.cidr != y->pfx.cidr)
-		return x->pfx.cidr < y->pfx.cidr ? -1 : 1;
-	c = memcmp(x->pfx.addr.bytes, y->pfx.addr.bytes, sizeof(x->pfx.addr.bytes));
 	if (c != 0)
 		return c;
 	if (x->peer != y->peer)
@@ -740,6 +757,12 @@ void config_free(struct config *cfg)
 	free(cfg->nat.forwards);
 	free(cfg->control.group);
 	free(cfg->control.metrics);
+	free(cfg->hetzner.token_file);
+	free(cfg->hetzner.network);
+	free(cfg->hetzner.label_selector);
+	free(cfg->hetzner.api_endpoint);
+	free(cfg->hetzner.robot_credentials_file);
+	free(cfg->hetzner.robot_endpoint);
 	free(cfg->path);
 	sodium_memzero(cfg, sizeof(*cfg));
 	free(cfg);

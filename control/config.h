@@ -43,11 +43,20 @@ struct config_peer {
 	size_t n_allowed_ips;
 	uint16_t persistent_keepalive;      /* seconds, 0: off */
 	unsigned line;                      /* where [Peer] started */
+	/* Added by the Hetzner sync (never from the file, never by wg set):
+	 * the sync replaces exactly these peers each round. */
+	bool from_api;
+	uint64_t api_server_id;
+	/* Transient, set by config_apply_uapi for an endpoint= line: write it
+	 * to the peer even if equal to the configured one (it may have
+	 * roamed).  config_clone clears it. */
+	bool endpoint_given;
 };
 
 struct config_route {
 	struct ip_prefix dst;
 	struct ip_addr via;
+	bool from_api;                      /* the Hetzner sync's, see from_api */
 };
 
 struct config_port {
@@ -91,10 +100,32 @@ struct config_control {
 	unsigned line;                      /* of [Control], 0: absent */
 };
 
+/* [Hetzner]: the API sync (control/hetzner*.c).  enabled false: absent. */
+struct config_hetzner {
+	bool enabled;
+	char *token_file;                   /* TokenFile; NULL: HCLOUD_TOKEN */
+	char *network;                      /* Network: id or name (required) */
+	char *label_selector;               /* LabelSelector, default
+					     * "portcullis/peer" */
+	unsigned poll_interval;             /* PollInterval, seconds (10..86400,
+					     * default 30) */
+	bool manage_route;                  /* ManageRoute, default false */
+	bool dry_run;                       /* DryRun: fetch and plan, never
+					     * apply (default false) */
+	char *api_endpoint;                 /* APIEndpoint, default
+					     * https://api.hetzner.cloud/v1 */
+	char *robot_credentials_file;       /* RobotCredentialsFile, optional */
+	uint64_t vswitch;                   /* VSwitch id, 0: none */
+	char *robot_endpoint;               /* RobotEndpoint, default
+					     * https://robot-ws.your-server.de */
+	unsigned line;
+};
+
 struct config {
 	char *path;
 	struct config_interface iface;
 	struct config_control control;
+	struct config_hetzner hetzner;
 	struct config_peer *peers;
 	size_t n_peers;
 	struct config_port ports[PORT_COUNT];

@@ -38,6 +38,9 @@ struct config *config_clone(const struct config *cfg)
 	c->path = NULL;
 	c->iface.private_key_file = NULL;
 	c->control.group = c->control.metrics = NULL;
+	c->hetzner.token_file = c->hetzner.network = c->hetzner.label_selector = NULL;
+	c->hetzner.api_endpoint = c->hetzner.robot_credentials_file = NULL;
+	c->hetzner.robot_endpoint = NULL;
 	c->peers = NULL;
 	c->n_peers = 0;
 	c->nat.forwards = NULL;
@@ -52,6 +55,12 @@ struct config *config_clone(const struct config *cfg)
 	ret |= dup_str(&c->iface.private_key_file, cfg->iface.private_key_file);
 	ret |= dup_str(&c->control.group, cfg->control.group);
 	ret |= dup_str(&c->control.metrics, cfg->control.metrics);
+	ret |= dup_str(&c->hetzner.token_file, cfg->hetzner.token_file);
+	ret |= dup_str(&c->hetzner.network, cfg->hetzner.network);
+	ret |= dup_str(&c->hetzner.label_selector, cfg->hetzner.label_selector);
+	ret |= dup_str(&c->hetzner.api_endpoint, cfg->hetzner.api_endpoint);
+	ret |= dup_str(&c->hetzner.robot_credentials_file, cfg->hetzner.robot_credentials_file);
+	ret |= dup_str(&c->hetzner.robot_endpoint, cfg->hetzner.robot_endpoint);
 	for (int p = 0; p < PORT_COUNT && ret == 0; p++) {
 		ret |= dup_str(&c->ports[p].device, cfg->ports[p].device);
 		ret |= config_array_dup((void **)&c->ports[p].routes, cfg->ports[p].routes,
@@ -72,6 +81,7 @@ struct config *config_clone(const struct config *cfg)
 		struct config_peer *dst = &c->peers[i];
 
 		*dst = *src;
+		dst->endpoint_given = false;
 		dst->endpoint_text = NULL;
 		dst->allowed_ips = NULL;
 		c->n_peers = i + 1;
@@ -119,6 +129,8 @@ struct work {
 	struct aip *tombs;                  /* removed (prefix, seq) */
 	size_t n_tombs, cap_tombs;
 	uint32_t seq;
+	uint8_t own[32];                    /* our public key (after the set's
+					     * private_key) */
 	char *err;
 	size_t errlen;
 };
@@ -252,6 +264,7 @@ static void work_free(struct work *w)
 	free(w->peers);
 	free(w->slots);
 	free(w->tombs);
+	sodium_memzero(w->own, sizeof(w->own));
 }
 
 static long peer_add(struct work *w, const struct uapi_peer *up)
@@ -277,10 +290,23 @@ static long peer_add(struct work *w, const struct uapi_peer *up)
 	return (long)(w->n_peers - 1);
 }
 
-static void peer_remove(struct work *w, struct wpeer *wp)
+/* A peer's prefixes go: each leaves a tombstone, so a prefix that moved
+ * to this peer is not given back to its earlier owner. */
+static int allowed_clear(struct work *w, struct wpeer *wp)
+{
+	for (size_t i = 0; i < wp->n_aips; i++)
+		if (aip_push(&w->tombs, &w->n_tombs, &w->cap_tombs, &wp->aips[i].pfx,
+			     wp->aips[i].seq) < 0)
+			return -ENOMEM;
+	wp->n_aips = 0;
+	return 0;
+}
+
+static int peer_remove(struct work *w, struct wpeer *wp)
 {
 	wp->gone = true;
 	w->n_live--;
+	return allowed_clear(w, wp);
 }
 
 static int allowed_remove(struct work *w, struct wpeer *wp, const struct ip_prefix *p)
@@ -318,10 +344,10 @@ static int apply_peer(struct work *w, const struct uapi_peer *up)
 
 	if (idx < 0 && (up->update_only || up->remove))
 		return 0;
-	if (idx >= 0 && up->remove) {
-		peer_remove(w, &w->peers[idx]);
-		return 0;
-	}
+	if (memcmp(up->public_key, w->own, 32) == 0)
+		return 0;          /* ourselves: ignored, as wireguard-go does */
+	if (idx >= 0 && up->remove)
+		return peer_remove(w, &w->peers[idx]);
 	if (idx < 0 && (idx = peer_add(w, up)) < 0)
 		return (int)idx;
 	wp = &w->peers[idx];
@@ -331,10 +357,11 @@ static int apply_peer(struct work *w, const struct uapi_peer *up)
 	}
 	if (up->has_endpoint && (ret = endpoint_set(wp, &up->endpoint)) < 0)
 		return ret;
+	wp->cp.endpoint_given |= up->has_endpoint;
 	if (up->has_persistent_keepalive)
 		wp->cp.persistent_keepalive = up->persistent_keepalive;
-	if (up->replace_allowed_ips)
-		wp->n_aips = 0;
+	if (up->replace_allowed_ips && (ret = allowed_clear(w, wp)) < 0)
+		return ret;
 	for (size_t i = 0; i < up->n_allowed_ips; i++) {
 		const struct uapi_allowed_ip *a = &up->allowed_ips[i];
 
@@ -361,13 +388,8 @@ struct aip_ref {
 static int cmp_ref(const void *a, const void *b)
 {
 	const struct aip_ref *x = a, *y = b;
-	int c;
+	int c = config_prefix_cmp(&x->pfx, &y->pfx);
 
-	if (x->pfx.addr.family != y->pfx.addr.family)
-		return x->pfx.addr.family < y->pfx.addr.family ? -1 : 1;
-	if (x->pfx.cidr != y->pfx.cidr)
-		return x->pfx.cidr < y->pfx.cidr ? -1 : 1;
-	c = memcmp(x->pfx.addr.bytes, y->pfx.addr.bytes, sizeof(x->pfx.addr.bytes));
 	if (c != 0)
 		return c;
 	if (x->seq != y->seq)
@@ -415,7 +437,18 @@ static int resolve_allowed(struct work *w)
 }
 
 /* Write the working peers back into cfg (order: existing, then new). */
-static int work_store(struct work *w, struct config *cfg, const uint8_t own[32])
+static void peers_free(struct config_peer *peers, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(peers[i].endpoint_text);
+		free(peers[i].allowed_ips);
+	}
+	if (peers)
+		sodium_memzero(peers, n * sizeof(*peers));
+	free(peers);
+}
+
+static int work_store(struct work *w, struct config *cfg)
 {
 	struct config_peer *peers = NULL;
 	size_t n = 0;
@@ -427,15 +460,14 @@ static int work_store(struct work *w, struct config *cfg, const uint8_t own[32])
 		struct config_peer *cp;
 		size_t k = 0;
 
-		if (wp->gone || memcmp(wp->cp.public_key, own, 32) == 0)
+		if (wp->gone)
 			continue;
 		cp = &peers[n++];
 		*cp = wp->cp;
 		wp->cp.endpoint_text = NULL;        /* moved */
 		if (config_array_dup((void **)&cp->allowed_ips, NULL, wp->n_aips,
 				     sizeof(*cp->allowed_ips)) < 0) {
-			cfg->peers = peers;         /* config_free frees what is here */
-			cfg->n_peers = n;
+			peers_free(peers, n);
 			return -ENOMEM;
 		}
 		for (size_t a = 0; a < wp->n_aips; a++)
@@ -443,13 +475,7 @@ static int work_store(struct work *w, struct config *cfg, const uint8_t own[32])
 				cp->allowed_ips[k++] = wp->aips[a].pfx;
 		cp->n_allowed_ips = k;
 	}
-	for (size_t i = 0; i < cfg->n_peers; i++) {
-		free(cfg->peers[i].endpoint_text);
-		free(cfg->peers[i].allowed_ips);
-	}
-	if (cfg->peers)
-		sodium_memzero(cfg->peers, cfg->n_peers * sizeof(cfg->peers[0]));
-	free(cfg->peers);
+	peers_free(cfg->peers, cfg->n_peers);
 	cfg->peers = peers;
 	cfg->n_peers = n;
 	return 0;
@@ -479,27 +505,29 @@ int config_apply_uapi(struct config *cfg, const struct uapi_set *set,
 		      char *err, size_t errlen)
 {
 	struct work w = { .err = err, .errlen = errlen };
-	uint8_t own[32];
 	int ret;
 
 	if (errlen)
 		err[0] = '\0';
 	ret = apply_interface(&w, cfg, set);
+	if (ret == 0 && crypto_scalarmult_base(w.own, cfg->iface.private_key) != 0)
+		ret = fail(&w, -EINVAL, "the private key is unusable");
 	if (ret == 0)
 		ret = work_load(&w, cfg);
-	if (ret == 0 && set->replace_peers)
-		for (size_t i = 0; i < w.n_peers; i++)
-			if (!w.peers[i].gone)
-				peer_remove(&w, &w.peers[i]);
+	/* A peer that carries our (new) key goes first: its lines would
+	 * count for nothing in wireguard-go. */
+	for (size_t i = 0; i < w.n_peers && ret == 0; i++)
+		if (!w.peers[i].gone && (set->replace_peers ||
+		    memcmp(w.peers[i].cp.public_key, w.own, 32) == 0))
+			ret = peer_remove(&w, &w.peers[i]);
 	for (size_t i = 0; i < set->n_peers && ret == 0; i++)
 		ret = apply_peer(&w, &set->peers[i]);
 	if (ret == 0)
 		ret = resolve_allowed(&w);
 	if (ret == 0)
-		ret = crypto_scalarmult_base(own, cfg->iface.private_key) == 0 ? 0 : -EINVAL;
-	if (ret == 0)
-		ret = work_store(&w, cfg, own);
-	sodium_memzero(own, sizeof(own));
+		ret = work_store(&w, cfg);
+	if (ret == 0 && set->has_listen_port)       /* a UDP Forward on it? */
+		ret = config_nat_recheck(cfg, err, errlen);
 	work_free(&w);
 	if (ret == -ENOMEM && errlen && err[0] == '\0')
 		snprintf(err, errlen, "out of memory");

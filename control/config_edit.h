@@ -52,5 +52,9 @@ int config_forward_add(struct config *cfg, const char *proto,
 		       char *err, size_t errlen);
 int config_forward_remove(struct config *cfg, const char *proto,
 			  const char *external, char *err, size_t errlen);
+/* The [NAT] checks that see the whole config (a UDP Forward on the
+ * ListenPort, ...), for an edit that changed something they look at, such
+ * as `wg set listen-port`.  -EINVAL with the reason.  (config_nat.c) */
+int config_nat_recheck(struct config *cfg, char *err, size_t errlen);
 
 #endif

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Private to the config parser: the state shared by the line driver
- * (config.c) and the per-key value parsers (config_keys.c, and
- * config_nat.c for [NAT]).  Nothing outside control/config*.c includes
- * this.
+ * (config.c) and the per-key value parsers (config_keys.c, config_nat.c
+ * for [NAT] and config_control.c for [Control]).  Nothing outside
+ * control/config*.c includes this.
  */
 #ifndef PORTCULLIS_CONFIG_INTERNAL_H
 #define PORTCULLIS_CONFIG_INTERNAL_H
@@ -20,6 +20,7 @@ enum config_section {
 	SECTION_PORT,
 	SECTION_NAT,
 	SECTION_CONTROL,
+	SECTION_HETZNER,
 };
 
 enum config_key_flags {
@@ -92,6 +93,19 @@ extern const size_t config_nat_n_keys;
  * run after every line has been read.  0 when there is no [NAT]. */
 int config_nat_check(struct config_parser *p);
 
+/* The [Control] keys (config_control.c), searched by config_key_find. */
+extern const struct config_key config_control_keys[];
+extern const size_t config_control_n_keys;
+
+/* The [Hetzner] keys (config_hetzner.c), searched by config_key_find;
+ * begin sets the defaults and enabled at the header, end checks the
+ * section (Network given, VSwitch with RobotCredentialsFile) and fills in
+ * the default strings. */
+extern const struct config_key config_hetzner_keys[];
+extern const size_t config_hetzner_n_keys;
+void config_hetzner_begin(struct config_parser *p);
+int config_hetzner_end(struct config_parser *p);
+
 /* Strict decimal: digits only (no sign, space or hex), at most max. */
 int config_uint_parse(const char *s, unsigned long max, unsigned long *out);
 /* config_uint_parse in min..max, or "bad Key 'value' (must be min..max)". */
@@ -120,5 +134,9 @@ int config_array_reserve(void **array, size_t n, size_t size);
 int config_array_dup(void **dst, const void *src, size_t n, size_t size);
 
 char *config_trim(char *s);
+
+/* A total order on prefixes for qsort: by family, length, then address
+ * bytes; 0 when they are the same prefix. */
+int config_prefix_cmp(const struct ip_prefix *a, const struct ip_prefix *b);
 
 #endif

@@ -2,7 +2,8 @@
 /*
  * The value side of the config parser: one small function per key, the
  * table saying which section each key belongs to, and the key and address
- * helpers that the control socket and the CLI share.
+ * helpers that the control socket and the CLI share ([NAT] and [Control]
+ * keys: config_nat.c, config_control.c).
  *
  * Every handler gets a trimmed, NUL-terminated value that it may modify (a
  * copy of the line, wiped by the caller afterwards) and returns 0 or the
@@ -15,7 +16,6 @@
 #endif
 #include <arpa/inet.h>
 #include <errno.h>
-#include <grp.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -23,7 +23,6 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 
 #include <sodium.h>
 
@@ -40,7 +39,6 @@ enum {
 	PORT_MTU_MAX = 9000,
 	VLAN_MAX = 4094,
 	HOSTNAME_MAX = 253,                 /* RFC 1035 section 2.3.4 */
-	SOCKET_PATH_MAX = sizeof(((struct sockaddr_un *)0)->sun_path) - 1,
 };
 
 /* --- helpers shared with the control socket and CLI ---------------------- */
@@ -742,85 +740,6 @@ static int port_route(struct config_parser *p, const struct config_key *key,
 	return config_list_for_each(p, key, value, port_route_item);
 }
 
-/* --- [Control] --------------------------------------------------------------- */
-
-/* Checked now so that a typo fails at load, not when the socket is made;
- * the name is kept (and looked up again then) rather than the gid. */
-static int control_group(struct config_parser *p, const struct config_key *key,
-			 char *value)
-{
-	(void)key;
-	if (getgrnam(value) == NULL)
-		return config_bad(p, "no such group %s", config_quote(p, value));
-	p->cfg->control.group = strdup(value);
-	if (!p->cfg->control.group)
-		return config_error(p, -ENOMEM, p->line, "out of memory");
-	return 0;
-}
-
-/* "A.B.C.D:PORT" or "[V6]:PORT", numeric: a listener binds an address of
- * this machine, so there is no name to resolve. */
-static bool listen_address_valid(char *value)
-{
-	struct in6_addr a6;
-	struct in_addr a4;
-	char *colon, *host = value;
-	unsigned long port;
-
-	if (value[0] == '[') {
-		colon = strchr(value, ']');
-		if (!colon || colon[1] != ':')
-			return false;
-		*colon++ = '\0';
-		host = value + 1;
-		if (inet_pton(AF_INET6, host, &a6) != 1)
-			return false;
-	} else {
-		colon = strrchr(value, ':');
-		if (!colon)
-			return false;
-		*colon = '\0';
-		if (inet_pton(AF_INET, host, &a4) != 1)
-			return false;
-	}
-	return config_uint_parse(colon + 1, 65535, &port) == 0 && port != 0;
-}
-
-/* NULL if value is a Metrics listener, else the reason to append to the
- * message ("" for no more than "bad Metrics '...'"). */
-static const char *metrics_problem(char *value)
-{
-	if (value[0] != '/')
-		return listen_address_valid(value) ? NULL
-		       : " (want ADDRESS:PORT, [IPV6]:PORT, an absolute socket path or off)";
-	if (strlen(value) > SOCKET_PATH_MAX)
-		return " (a socket path is at most 107 bytes)";
-	for (const char *c = value; *c; c++)
-		if (*c <= ' ' || *c == 0x7f)
-			return "";
-	return NULL;
-}
-
-static int control_metrics(struct config_parser *p, const struct config_key *key,
-			   char *value)
-{
-	const char *q = config_quote(p, value), *why;
-	char *text;
-
-	if (strcasecmp(value, "off") == 0)
-		return 0;
-	text = strdup(value);                   /* metrics_problem cuts value */
-	if (!text)
-		return config_error(p, -ENOMEM, p->line, "out of memory");
-	why = metrics_problem(value);
-	if (why) {
-		free(text);
-		return config_bad(p, "bad %s %s%s", key->name, q, why);
-	}
-	p->cfg->control.metrics = text;
-	return 0;
-}
-
 /* --- the key table ---------------------------------------------------------- */
 
 static const struct config_key keys[] = {
@@ -850,17 +769,14 @@ static const struct config_key keys[] = {
 	{ "VLAN", SECTION_PORT, 0, port_vlan },
 	{ "MTU", SECTION_PORT, 0, port_mtu },
 	{ "Route", SECTION_PORT, KEY_REPEATABLE, port_route },
-
-	{ "Group", SECTION_CONTROL, 0, control_group },
-	{ "Metrics", SECTION_CONTROL, 0, control_metrics },
 };
 
 _Static_assert(sizeof(keys) / sizeof(keys[0]) <= CONFIG_KEY_SLOTS,
 	       "config_parser.seen is too small for the key table");
 
-/* Key names are case-insensitive, as in wg(8) and wg-quick(8).  [NAT] has
- * its own table (config_nat.c); its slots restart at 0, which is fine since
- * p->seen only ever holds one section's keys. */
+/* Key names are case-insensitive, as in wg(8) and wg-quick(8).  [NAT] and
+ * [Control] have their own tables; their slots restart at 0, which is fine
+ * since p->seen only ever holds one section's keys. */
 const struct config_key *config_key_find(enum config_section section,
 					 const char *name, size_t *slot)
 {
@@ -870,6 +786,12 @@ const struct config_key *config_key_find(enum config_section section,
 	if (section == SECTION_NAT) {
 		table = config_nat_keys;
 		n = config_nat_n_keys;
+	} else if (section == SECTION_CONTROL) {
+		table = config_control_keys;
+		n = config_control_n_keys;
+	} else if (section == SECTION_HETZNER) {
+		table = config_hetzner_keys;
+		n = config_hetzner_n_keys;
 	}
 	for (size_t i = 0; i < n; i++) {
 		if (table[i].section == section &&

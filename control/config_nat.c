@@ -691,6 +691,14 @@ static int no_nat(struct runtime_edit *e)
 			    "no [NAT] section in the config: forwards need one");
 }
 
+int config_nat_recheck(struct config *cfg, char *err, size_t errlen)
+{
+	struct runtime_edit e;
+
+	runtime_begin(&e, cfg);
+	return runtime_end(&e, config_nat_check(&e.p), err, errlen);
+}
+
 int config_forward_add(struct config *cfg, const char *proto,
 		       const char *external, const char *to,
 		       char *err, size_t errlen)

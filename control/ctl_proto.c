@@ -15,13 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { QUOTE_MAX = 32 };                /* characters echoed in a message */
+#include "kv_lines.h"
 
-/* A line without its "\n" (and the "\r" before it, if any). */
-struct span {
-	const char *p;
-	size_t n;
-};
+enum { QUOTE_MAX = 32 };                /* characters echoed in a message */
 
 struct parser {
 	struct ctl_request *req;
@@ -54,48 +50,18 @@ static int fail(struct parser *ps, const char *fmt, ...)
 
 /* A printable, shortened copy for messages: a reply is one line of JSON
  * text, so nothing the client sent may break it or carry escapes. */
-static const char *quote(char out[QUOTE_MAX + 4], struct span s)
+static const char *quote(char out[QUOTE_MAX + 4], struct kv_span s)
 {
-	size_t n = s.n < QUOTE_MAX ? s.n : QUOTE_MAX, i;
-
-	for (i = 0; i < n; i++)
-		out[i] = (s.p[i] >= 0x20 && s.p[i] < 0x7f) ? s.p[i] : '?';
-	if (s.n > QUOTE_MAX)
-		out[i++] = '.', out[i++] = '.', out[i++] = '.';
-	out[i] = '\0';
-	return out;
+	return kv_span_quote(out, QUOTE_MAX, s);
 }
 
-/* The next line at *pos: false when no "\n" is left (line is the rest). */
-static bool next_line(const char *text, size_t len, size_t *pos,
-		      struct span *line)
-{
-	const char *start = text + *pos;
-	const char *nl = memchr(start, '\n', len - *pos);
-
-	if (!nl) {
-		*line = (struct span){ start, len - *pos };
-		return false;
-	}
-	*line = (struct span){ start, (size_t)(nl - start) };
-	if (line->n > 0 && start[line->n - 1] == '\r')
-		line->n--;
-	*pos = (size_t)(nl - text) + 1;
-	return true;
-}
-
+/* Framed as the WireGuard UAPI is (kv_lines.h). */
 size_t ctl_request_end(const char *buf, size_t len)
 {
-	size_t pos = 0;
-	struct span line;
-
-	while (next_line(buf, len, &pos, &line))
-		if (line.n == 0)
-			return pos;
-	return 0;
+	return kv_lines_request_end(buf, len);
 }
 
-static bool is_name(struct span s)
+static bool is_name(struct kv_span s)
 {
 	if (s.n == 0 || s.n > CTL_MAX_KEY)
 		return false;
@@ -109,7 +75,7 @@ static bool is_name(struct span s)
 	return true;
 }
 
-static bool is_printable(struct span s)
+static bool is_printable(struct kv_span s)
 {
 	for (size_t i = 0; i < s.n; i++)
 		if (s.p[i] < 0x20 || s.p[i] > 0x7e)
@@ -117,18 +83,18 @@ static bool is_printable(struct span s)
 	return true;
 }
 
-static int parse_line(struct parser *ps, struct span line)
+static int parse_line(struct parser *ps, struct kv_span line)
 {
 	struct ctl_request *r = ps->req;
 	const char *eq = memchr(line.p, '=', line.n);
-	struct span key, value;
+	struct kv_span key, value;
 	char q[QUOTE_MAX + 4];
 	struct ctl_arg *a;
 
 	if (!eq)
 		return fail(ps, "expected key=value, got '%s'", quote(q, line));
-	key = (struct span){ line.p, (size_t)(eq - line.p) };
-	value = (struct span){ eq + 1, line.n - key.n - 1 };
+	key = (struct kv_span){ line.p, (size_t)(eq - line.p) };
+	value = (struct kv_span){ eq + 1, line.n - key.n - 1 };
 	if (!is_name(key))
 		return fail(ps, "bad key '%s' (want [a-z0-9_-], 1 to %d "
 			    "characters)", quote(q, key), CTL_MAX_KEY);
@@ -136,7 +102,7 @@ static int parse_line(struct parser *ps, struct span line)
 		return fail(ps, "non-printable byte in the value of '%.*s'",
 			    (int)key.n, key.p);
 	if (ps->line == 1) {
-		if (key.n != 3 || memcmp(key.p, "cmd", 3) != 0)
+		if (!kv_span_is(key, "cmd"))
 			return fail(ps, "the first line must be cmd=NAME");
 		if (!is_name(value))
 			return fail(ps, "bad command name '%s'",
@@ -145,7 +111,7 @@ static int parse_line(struct parser *ps, struct span line)
 		r->cmd[value.n] = '\0';
 		return 0;
 	}
-	if (key.n == 3 && memcmp(key.p, "cmd", 3) == 0)
+	if (kv_span_is(key, "cmd"))
 		return fail(ps, "duplicate key 'cmd'");
 	for (unsigned i = 0; i < r->n_args; i++)
 		if (strlen(r->args[i].key) == key.n &&
@@ -172,7 +138,7 @@ int ctl_request_parse(const char *text, size_t len, struct ctl_request *out,
 {
 	struct parser ps = { .req = out, .err = err, .errlen = errlen };
 	size_t pos = 0;
-	struct span line;
+	struct kv_span line;
 	int ret;
 
 	memset(out, 0, sizeof(*out));
@@ -184,7 +150,7 @@ int ctl_request_parse(const char *text, size_t len, struct ctl_request *out,
 		goto out;
 	}
 	for (;;) {
-		bool complete = next_line(text, len, &pos, &line);
+		bool complete = kv_lines_next(text, len, &pos, &line);
 
 		ps.line++;
 		if (!complete) {

@@ -19,6 +19,8 @@
 #include "noise.h"
 #include "port.h"
 
+struct hetzner;
+struct hz_desired;
 struct ratelimiter;
 struct sock_server;
 
@@ -47,6 +49,8 @@ struct gateway {
 	struct sock_server *uapi;              /* the WireGuard socket (uapi.c) */
 	struct sock_server *ctl;               /* the CLI socket (ctl.c) */
 	struct sock_server *metrics;           /* NULL: no [Control] Metrics */
+	struct hetzner *hz;                    /* NULL: no [Hetzner] */
+	struct hz_desired *hz_applied;         /* the sync's state now in force */
 	struct gw_peer_key *peer_keys;         /* sorted by key: handshakes */
 	uint32_t n_peer_keys;
 };
@@ -87,6 +91,17 @@ int gateway_apply(struct gateway *gw, struct config *next,
 /* Re-read gw->cfg->path and apply it ("file:line: reason" on error). */
 int gateway_reload(struct gateway *gw, struct gateway_change *chg,
 		   char *err, size_t errlen);
+
+/* The Hetzner sync (gateway_hetzner.c): start/stop the loop thread; the
+ * tick applies each good state it leaves (not in DryRun); a reload merges
+ * the applied state into the new file's config (gateway_hetzner_merge),
+ * and restarts the loop if [Hetzner] changed. */
+int gateway_hetzner_start(struct gateway *gw, char *err, size_t errlen);
+void gateway_hetzner_stop(struct gateway *gw);
+void gateway_hetzner_tick(struct gateway *gw);
+int gateway_hetzner_merge(struct gateway *gw, struct config *next);
+bool gateway_hetzner_changed(const struct config *cur, const struct config *next);
+void gateway_hetzner_restart(struct gateway *gw);
 
 /* Free ptr with fn once no worker can still see it. */
 void gateway_defer_free(struct gateway *gw, void *ptr, void (*fn)(void *));

@@ -182,6 +182,8 @@ static void tables_free(void *ptr)
 
 /* --- Build ---------------------------------------------------------------- */
 
+struct cfg_key;
+
 /* What a change will do, worked out before anything is touched. */
 struct plan {
 	const struct config *next;
@@ -191,6 +193,9 @@ struct plan {
 	size_t n_created;
 	struct nat *new_nat;                /* created for a first [NAT] */
 	bool identity_changed;
+	struct cfg_key *cfg_keys;           /* the running config's peers */
+	struct gw_peer_key *keys;           /* the new handshake key index */
+	uint32_t n_keys;
 };
 
 static void plan_abort(struct plan *pl)
@@ -202,6 +207,8 @@ static void plan_abort(struct plan *pl)
 	nat_destroy(pl->new_nat);
 	free(pl->match);
 	free(pl->created);
+	free(pl->cfg_keys);
+	free(pl->keys);
 }
 
 /* Ids: kept peers keep theirs; new peers take the lowest free ones. */
@@ -327,6 +334,24 @@ static int check_static(const struct gateway *gw, const struct config *next,
 	return 0;
 }
 
+/* Compared by public key: wg showconf prints the clamped private key, so
+ * the same identity may come back with other low and high bits. */
+static bool identity_differs(const struct config *cur, const struct config *next)
+{
+	uint8_t a[32], b[32];
+	bool differs = noise_public_from_private(a, cur->iface.private_key) < 0 ||
+		       noise_public_from_private(b, next->iface.private_key) < 0 ||
+		       sodium_memcmp(a, b, 32) != 0;
+
+	sodium_memzero(a, sizeof(a));
+	sodium_memzero(b, sizeof(b));
+	return differs;
+}
+
+static int key_index_build(const struct dp_tables *t, struct gw_peer_key **out,
+			   uint32_t *n_out);
+static int cfg_index_build(const struct config *cfg, struct cfg_key **out);
+
 static int plan_build(struct gateway *gw, struct plan *pl, char *err, size_t errlen)
 {
 	const struct config *next = pl->next;
@@ -336,8 +361,7 @@ static int plan_build(struct gateway *gw, struct plan *pl, char *err, size_t err
 		ret = check_static(gw, next, err, errlen);
 		if (ret < 0)
 			return ret;
-		pl->identity_changed = sodium_memcmp(gw->cfg->iface.private_key,
-						     next->iface.private_key, 32) != 0;
+		pl->identity_changed = identity_differs(gw->cfg, next);
 	}
 	if (next->nat.enabled && gw->dp.nat == NULL) {
 		pl->new_nat = nat_create(next->nat.max_sessions);
@@ -348,7 +372,16 @@ static int plan_build(struct gateway *gw, struct plan *pl, char *err, size_t err
 			return -ENOMEM;
 		}
 	}
-	return tables_build(gw, pl, err, errlen);
+	ret = tables_build(gw, pl, err, errlen);
+	if (ret < 0)
+		return ret;
+	/* Everything commit needs is allocated here, where failing is fine. */
+	if (key_index_build(pl->t, &pl->keys, &pl->n_keys) < 0 ||
+	    (gw->cfg != next && cfg_index_build(gw->cfg, &pl->cfg_keys) < 0)) {
+		snprintf(err, errlen, "out of memory building tables");
+		return -ENOMEM;
+	}
+	return 0;
 }
 
 /* --- Commit --------------------------------------------------------------- */
@@ -413,8 +446,9 @@ static bool same_allowed(const struct config_peer *a, const struct config_peer *
 }
 
 /* Kept peer p goes from config old to np: psk, endpoint, keepalive.  An
- * endpoint is written only when the configured one changed, so a peer that
- * roamed is not sent back to a stale address by a reload of the same file.
+ * endpoint is written when the configured one changed or an endpoint=
+ * line asked for it, so a peer that roamed is not sent back to a stale
+ * address by a reload of the same file, but `wg set ... endpoint` is.
  * True if anything about the peer changed (allowed IPs included). */
 static bool peer_update(struct gateway *gw, struct gw_peer *p,
 			const struct config_peer *op, const struct config_peer *np)
@@ -429,8 +463,8 @@ static bool peer_update(struct gateway *gw, struct gw_peer *p,
 					np->has_preshared_key ? np->preshared_key : NULL);
 		changed = true;
 	}
-	if (np->has_endpoint &&
-	    (!op->has_endpoint || !ip_endpoint_equal(&op->endpoint, &np->endpoint))) {
+	if (np->has_endpoint && (np->endpoint_given || !op->has_endpoint ||
+				 !ip_endpoint_equal(&op->endpoint, &np->endpoint))) {
 		gw_endpoint_write(&p->endpoint, &np->endpoint);
 		changed = true;
 	}
@@ -445,27 +479,42 @@ static bool peer_update(struct gateway *gw, struct gw_peer *p,
 	return changed || !same_allowed(op, np);
 }
 
+static int cfg_index_build(const struct config *cfg, struct cfg_key **out)
+{
+	struct cfg_key *k = calloc(cfg->n_peers ? cfg->n_peers : 1, sizeof(*k));
+
+	if (k == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < cfg->n_peers; i++) {
+		memcpy(k[i].key, cfg->peers[i].public_key, 32);
+		k[i].peer = &cfg->peers[i];
+	}
+	qsort(k, cfg->n_peers, sizeof(*k), cmp_cfg_key);
+	*out = k;
+	return 0;
+}
+
+static bool removed(const struct gw_peer *p, const struct dp_tables *t)
+{
+	return p && !(p->id < t->n_peer_slots && t->peers[p->id] == p);
+}
+
 static void plan_commit(struct gateway *gw, struct plan *pl, struct gateway_change *chg)
 {
 	const struct config *old = gw->cfg == pl->next ? NULL : gw->cfg;
 	struct dp_tables *prev = gw->dp.tables, *t = pl->t;
-	struct gw_peer_key *keys;
-	struct cfg_key *cfg_keys = NULL;
-	uint32_t n_keys;
 
 	*chg = (struct gateway_change){ 0 };
-	/* Old config peers by key, to tell updated from unchanged; without
-	 * memory every kept peer counts as updated. */
-	if (old && old->n_peers && (cfg_keys = calloc(old->n_peers, sizeof(*cfg_keys)))) {
-		for (size_t i = 0; i < old->n_peers; i++) {
-			memcpy(cfg_keys[i].key, old->peers[i].public_key, 32);
-			cfg_keys[i].peer = &old->peers[i];
-		}
-		qsort(cfg_keys, old->n_peers, sizeof(*cfg_keys), cmp_cfg_key);
-	}
 	if (pl->identity_changed) {
+		/* Every session and handshake was made with the old key. */
 		noise_static_identity_set(&gw->identity, pl->next->iface.private_key);
 		cookie_checker_init(&gw->cookie_checker, gw->identity.static_public);
+		for (uint32_t i = 0; i < t->n_peer_slots; i++)
+			if (t->peers[i]) {
+				noise_handshake_set_psk(&t->peers[i]->handshake,
+							t->peers[i]->handshake.preshared_key);
+				handshake_peer_reset(gw, t->peers[i]);
+			}
 	}
 	for (size_t i = 0; i < pl->next->n_peers; i++) {
 		struct gw_peer *p = pl->match[i];
@@ -475,55 +524,39 @@ static void plan_commit(struct gateway *gw, struct plan *pl, struct gateway_chan
 			chg->peers_added++;
 			continue;
 		}
-		op = cfg_keys ? config_peer_find(old, cfg_keys, p->public_key) : NULL;
+		op = old ? config_peer_find(old, pl->cfg_keys, p->public_key) : NULL;
 		if (peer_update(gw, p, op, np))
 			chg->peers_updated++;
 		else
 			chg->peers_unchanged++;
 	}
-	if (pl->identity_changed)               /* every session was ours */
-		for (uint32_t i = 0; i < t->n_peer_slots; i++)
-			if (t->peers[i]) {
-				noise_handshake_set_psk(&t->peers[i]->handshake,
-							t->peers[i]->handshake.preshared_key);
-				handshake_peer_reset(gw, t->peers[i]);
-			}
-	for (uint32_t i = 0; prev && i < prev->n_peer_slots; i++) {
-		struct gw_peer *p = prev->peers[i];
-
-		if (p == NULL || (p->id < t->n_peer_slots && t->peers[p->id] == p))
-			continue;
-		handshake_peer_retire(gw, p);
-		gateway_defer_free(gw, p, peer_free);
-		chg->peers_removed++;
-	}
-	free(cfg_keys);
+	for (uint32_t i = 0; prev && i < prev->n_peer_slots; i++)
+		if (removed(prev->peers[i], t)) {
+			handshake_peer_retire(gw, prev->peers[i]);
+			chg->peers_removed++;
+		}
 	if (pl->new_nat)
 		rcu_assign_pointer(gw->dp.nat, pl->new_nat);
 	rcu_assign_pointer(gw->dp.tables, t);
 	gw->ctx.t = t;
+	free(gw->peer_keys);
+	gw->peer_keys = pl->keys;
+	gw->n_peer_keys = pl->n_keys;
+	/* Only now, unpublished, may old tables and removed peers be queued
+	 * for freeing (without memory for the queue, defer_free waits for a
+	 * grace period and frees at once). */
+	for (uint32_t i = 0; prev && i < prev->n_peer_slots; i++)
+		if (removed(prev->peers[i], t))
+			gateway_defer_free(gw, prev->peers[i], peer_free);
 	if (prev)
 		gateway_defer_free(gw, prev, tables_free);
-	if (key_index_build(t, &keys, &n_keys) == 0) {
-		free(gw->peer_keys);
-		gw->peer_keys = keys;
-		gw->n_peer_keys = n_keys;
-	} else {
-		/* Keep the old index (it may name freed peers only after the
-		 * grace period, which the next successful change replaces);
-		 * dropping it is the safe choice. */
-		free(gw->peer_keys);
-		gw->peer_keys = NULL;
-		gw->n_peer_keys = 0;
-		printf("portcullisd: out of memory indexing peer keys: handshakes are "
-		       "refused until the next change\n");
-	}
 	/* New peers that want a persistent keepalive start at once, as wg. */
 	for (size_t i = 0; prev && i < pl->n_created; i++)
 		if (pl->created[i]->persistent_keepalive)
 			handshake_send_initiation(gw, pl->created[i], false);
 	free(pl->match);
 	free(pl->created);
+	free(pl->cfg_keys);
 }
 
 int gateway_apply(struct gateway *gw, struct config *next,
@@ -566,13 +599,26 @@ int gateway_reload(struct gateway *gw, struct gateway_change *chg,
 {
 	struct config *next;
 	int ret = config_load(gw->cfg->path, 0, reload_notice, NULL, &next, err, errlen);
+	bool hz_changed;
 
 	if (ret < 0)
 		return ret;
-	ret = gateway_apply(gw, next, chg, err, errlen);
-	if (ret < 0)
+	/* The sync's peers are not in the file: keep them. */
+	ret = gateway_hetzner_merge(gw, next);
+	if (ret < 0) {
+		snprintf(err, errlen, "out of memory");
 		config_free(next);
-	return ret;
+		return ret;
+	}
+	hz_changed = gateway_hetzner_changed(gw->cfg, next);
+	ret = gateway_apply(gw, next, chg, err, errlen);
+	if (ret < 0) {
+		config_free(next);
+		return ret;
+	}
+	if (hz_changed)
+		gateway_hetzner_restart(gw);
+	return 0;
 }
 
 /* --- Start and stop -------------------------------------------------------- */

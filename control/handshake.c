@@ -123,10 +123,25 @@ static struct gw_peer *stage_owner(struct gateway *gw, struct rte_mbuf *m)
 void handshake_stage(struct gateway *gw, struct rte_mbuf *m)
 {
 	struct gw_peer *peer = stage_owner(gw, m);
+	struct ip_endpoint ep;
 	struct gw_staged *s;
 
 	if (peer == NULL) {
 		dp_drop(gw->ctx.st, m, DROP_no_route);
+		return;
+	}
+	/* A session may have come up while the packet waited in the ring
+	 * (the response was handled first), or the packet was routed again
+	 * to a peer that has one: send it now, after what waited before it. */
+	if (tunnel_can_send(&gw->ctx, peer)) {
+		if (peer->staged.count)
+			send_staged(gw, peer);
+		tunnel_encap(&gw->ctx, m, peer);
+		return;
+	}
+	gw_endpoint_read(&peer->endpoint, &ep);
+	if (ep.addr.family == IP_NONE) {             /* nowhere to shake hands */
+		dp_drop(gw->ctx.st, m, DROP_no_endpoint);
 		return;
 	}
 	s = &peer->staged;

@@ -65,33 +65,57 @@ static void write_build(FILE *f)
 		PORTCULLIS_VERSION, rte_version());
 }
 
-/* Our own per-port counters, summed over lcores. */
-static void write_port_counter(FILE *f, const struct gateway *gw,
-			       const struct dp_lcore_stats *s, const char *name,
-			       const char *help, size_t field)
-{
-	family(f, name, "counter", help);
-	for (unsigned p = 0; p < PORT_COUNT; p++) {
-		const uint64_t *v = (const uint64_t *)((const char *)&s->port[p] + field);
+/* A counter family with one sample per port: the uint64_t at field in
+ * each port's stats. */
+struct port_counter {
+	const char *name, *help;
+	size_t field;
+};
 
-		if (gw->cfg->ports[p].present)
-			fprintf(f, "portcullis_%s{port=\"%s\"} %llu\n", name,
-				port_names[p], (unsigned long long)*v);
-	}
-}
+/* Our own per-port counters, summed over lcores. */
+static const struct port_counter lcore_counters[] = {
+	{ "port_rx_packets_total", "Packets received on the port by the workers.",
+	  offsetof(struct dp_port_stats, rx_packets) },
+	{ "port_rx_bytes_total", "Bytes received on the port by the workers.",
+	  offsetof(struct dp_port_stats, rx_bytes) },
+	{ "port_tx_packets_total", "Packets the port accepted for sending.",
+	  offsetof(struct dp_port_stats, tx_packets) },
+	{ "port_tx_bytes_total", "Bytes the port accepted for sending.",
+	  offsetof(struct dp_port_stats, tx_bytes) },
+};
 
 /* The NIC's own counters: what was lost before any lcore saw it. */
-static void write_hw_counter(FILE *f, const struct gateway *gw,
-			     const struct rte_eth_stats *hw, const bool *have,
-			     const char *name, const char *help, size_t field)
-{
-	family(f, name, "counter", help);
-	for (unsigned p = 0; p < PORT_COUNT; p++) {
-		const uint64_t *v = (const uint64_t *)((const char *)&hw[p] + field);
+static const struct port_counter nic_counters[] = {
+	{ "port_rx_missed_total",
+	  "Packets the NIC dropped because no RX descriptor was free (imissed).",
+	  offsetof(struct rte_eth_stats, imissed) },
+	{ "port_rx_errors_total",
+	  "Erroneous packets received by the NIC (ierrors).",
+	  offsetof(struct rte_eth_stats, ierrors) },
+	{ "port_tx_errors_total", "Packets the NIC failed to send (oerrors).",
+	  offsetof(struct rte_eth_stats, oerrors) },
+	{ "port_rx_nombuf_total",
+	  "RX mbuf allocation failures in the driver (rx_nombuf).",
+	  offsetof(struct rte_eth_stats, rx_nombuf) },
+};
 
-		if (gw->cfg->ports[p].present && have[p])
-			fprintf(f, "portcullis_%s{port=\"%s\"} %llu\n", name,
-				port_names[p], (unsigned long long)*v);
+/* stats: PORT_COUNT structs, stride bytes apart.  A port without stats
+ * (shown[p] false: absent, or the NIC did not answer) has no sample. */
+static void write_port_counters(FILE *f, const struct port_counter *c,
+				size_t n, const void *stats, size_t stride,
+				const bool shown[PORT_COUNT])
+{
+	for (size_t i = 0; i < n; i++) {
+		family(f, c[i].name, "counter", c[i].help);
+		for (unsigned p = 0; p < PORT_COUNT; p++) {
+			const uint64_t *v = (const uint64_t *)
+				((const char *)stats + p * stride + c[i].field);
+
+			if (shown[p])
+				fprintf(f, "portcullis_%s{port=\"%s\"} %llu\n",
+					c[i].name, port_names[p],
+					(unsigned long long)*v);
+		}
 	}
 }
 
@@ -99,35 +123,17 @@ static void write_ports(FILE *f, const struct gateway *gw,
 			const struct dp_lcore_stats *s)
 {
 	struct rte_eth_stats hw[PORT_COUNT];
-	bool have[PORT_COUNT] = { false };
+	bool present[PORT_COUNT], have_hw[PORT_COUNT];
 
-	for (unsigned p = 0; p < PORT_COUNT; p++)
-		have[p] = gw->cfg->ports[p].present &&
-			  rte_eth_stats_get(gw->ports[p].port_id, &hw[p]) == 0;
-	write_port_counter(f, gw, s, "port_rx_packets_total",
-			   "Packets received on the port by the workers.",
-			   offsetof(struct dp_port_stats, rx_packets));
-	write_port_counter(f, gw, s, "port_rx_bytes_total",
-			   "Bytes received on the port by the workers.",
-			   offsetof(struct dp_port_stats, rx_bytes));
-	write_port_counter(f, gw, s, "port_tx_packets_total",
-			   "Packets the port accepted for sending.",
-			   offsetof(struct dp_port_stats, tx_packets));
-	write_port_counter(f, gw, s, "port_tx_bytes_total",
-			   "Bytes the port accepted for sending.",
-			   offsetof(struct dp_port_stats, tx_bytes));
-	write_hw_counter(f, gw, hw, have, "port_rx_missed_total",
-			 "Packets the NIC dropped because no RX descriptor was free (imissed).",
-			 offsetof(struct rte_eth_stats, imissed));
-	write_hw_counter(f, gw, hw, have, "port_rx_errors_total",
-			 "Erroneous packets received by the NIC (ierrors).",
-			 offsetof(struct rte_eth_stats, ierrors));
-	write_hw_counter(f, gw, hw, have, "port_tx_errors_total",
-			 "Packets the NIC failed to send (oerrors).",
-			 offsetof(struct rte_eth_stats, oerrors));
-	write_hw_counter(f, gw, hw, have, "port_rx_nombuf_total",
-			 "RX mbuf allocation failures in the driver (rx_nombuf).",
-			 offsetof(struct rte_eth_stats, rx_nombuf));
+	for (unsigned p = 0; p < PORT_COUNT; p++) {
+		present[p] = gw->cfg->ports[p].present;
+		have_hw[p] = present[p] &&
+			     rte_eth_stats_get(gw->ports[p].port_id, &hw[p]) == 0;
+	}
+	write_port_counters(f, lcore_counters, RTE_DIM(lcore_counters), s->port,
+			    sizeof(s->port[0]), present);
+	write_port_counters(f, nic_counters, RTE_DIM(nic_counters), hw,
+			    sizeof(hw[0]), have_hw);
 }
 
 static void write_datapath(FILE *f, const struct dp_lcore_stats *s)

@@ -235,6 +235,7 @@ static void tick(struct gateway *gw)
 	neigh_tick(&gw->ctx);
 	ratelimiter_gc(gw->ratelimiter, gw->ctx.now);
 	gateway_nat_tick(gw);
+	gateway_hetzner_tick(gw);
 	gateway_reclaim(gw);
 }
 
@@ -327,6 +328,7 @@ static int run(struct gateway *gw, struct options *o)
 	    (ret = gateway_start(gw, err, sizeof(err))) < 0 ||
 	    (ret = uapi_open(gw, err, sizeof(err))) < 0 ||
 	    (ret = ctl_open(gw, err, sizeof(err))) < 0 ||
+	    (ret = gateway_hetzner_start(gw, err, sizeof(err))) < 0 ||
 	    (ret = metrics_open(gw, err, sizeof(err))) < 0) {
 		fprintf(stderr, "portcullisd: %s\n", err);
 		return ret;
@@ -360,6 +362,7 @@ static void shutdown_all(struct gateway *gw)
 	printf("portcullisd: counters at shutdown\n");
 	gateway_stats_print(gw, stdout);
 	uapi_close(gw);
+	gateway_hetzner_stop(gw);
 	ctl_close(gw);
 	metrics_close(gw);
 	for (unsigned p = 0; p < PORT_COUNT; p++)

@@ -25,6 +25,8 @@
 
 #include <sodium.h>
 
+#include "kv_lines.h"
+
 enum {
 	VALUE_BUF = 64,      /* an address value: "[" 45-char IPv6 "]:65535" */
 	QUOTE_MAX = 40,      /* characters of a value echoed in a message */
@@ -38,12 +40,6 @@ struct parser {
 	unsigned line;
 	char *err;
 	size_t errlen;
-};
-
-/* A string with its length: values may hold '=' and are not NUL-ended. */
-struct span {
-	const char *p;
-	size_t n;
 };
 
 static int fail(struct parser *ps, int ret, const char *fmt, ...)
@@ -70,29 +66,15 @@ static int fail(struct parser *ps, int ret, const char *fmt, ...)
 
 /* A printable, shortened copy of a non-secret value for messages; never
  * called on a key's value. */
-static const char *quote(char out[QUOTE_MAX + 4], struct span v)
+static const char *quote(char out[QUOTE_MAX + 4], struct kv_span v)
 {
-	size_t n = v.n < QUOTE_MAX ? v.n : QUOTE_MAX, i;
-
-	for (i = 0; i < n; i++)
-		out[i] = (v.p[i] >= 0x20 && v.p[i] < 0x7f) ? v.p[i] : '?';
-	if (v.n > QUOTE_MAX)
-		out[i++] = '.', out[i++] = '.', out[i++] = '.';
-	out[i] = '\0';
-	return out;
-}
-
-static bool span_is(struct span s, const char *lit)
-{
-	size_t n = strlen(lit);
-
-	return s.n == n && memcmp(s.p, lit, n) == 0;
+	return kv_span_quote(out, QUOTE_MAX, v);
 }
 
 /* NoisePublicKey.FromHex / loadExactHex: exactly 64 hex digits, either
  * case (Go's hex.DecodeString accepts both).  sodium_hex2bin runs in time
  * independent of the digits, so decoding does not leak key bits. */
-static int parse_key(uint8_t key[UAPI_KEY_LEN], struct span v)
+static int parse_key(uint8_t key[UAPI_KEY_LEN], struct kv_span v)
 {
 	size_t bin_len = 0;
 	const char *end = NULL;
@@ -109,7 +91,7 @@ static int parse_key(uint8_t key[UAPI_KEY_LEN], struct span v)
 
 /* strconv.ParseUint(s, 10, bits): digits only, no sign or space, leading
  * zeros allowed, at most max. */
-static int parse_uint(struct span v, uint64_t max, uint64_t *out)
+static int parse_uint(struct kv_span v, uint64_t max, uint64_t *out)
 {
 	uint64_t x = 0;
 
@@ -127,7 +109,7 @@ static int parse_uint(struct span v, uint64_t max, uint64_t *out)
 }
 
 /* Copies a short non-secret value so that inet_pton can read it. */
-static int to_cstr(char out[VALUE_BUF], struct span v)
+static int to_cstr(char out[VALUE_BUF], struct kv_span v)
 {
 	if (v.n >= VALUE_BUF)
 		return -EINVAL;
@@ -140,7 +122,7 @@ static int to_cstr(char out[VALUE_BUF], struct span v)
  * or "[v6]:port"; IPv6 only in brackets, IPv4 never.  Go also takes a zone
  * ("[fe80::1%eth0]:1"); we refuse it, as the fast path cannot scope an
  * address to an interface. */
-static int parse_endpoint(struct span v, struct ip_endpoint *ep)
+static int parse_endpoint(struct kv_span v, struct ip_endpoint *ep)
 {
 	char buf[VALUE_BUF], *colon, *addr = buf;
 	uint64_t port;
@@ -157,7 +139,7 @@ static int parse_endpoint(struct span v, struct ip_endpoint *ep)
 	if (config_addr_parse(addr, &ep->addr) != 0 ||
 	    (ep->addr.family == IP_V6) != (addr != buf))
 		return -EINVAL;
-	if (parse_uint((struct span){ colon + 1, strlen(colon + 1) }, 65535,
+	if (parse_uint((struct kv_span){ colon + 1, strlen(colon + 1) }, 65535,
 		       &port) != 0)
 		return -EINVAL;
 	ep->port = (uint16_t)port;
@@ -166,7 +148,7 @@ static int parse_endpoint(struct span v, struct ip_endpoint *ep)
 
 /* netip.ParsePrefix: the "/bits" is required (unlike the config file's
  * AllowedIPs) and may not have a leading zero. */
-static int parse_prefix(struct span v, struct ip_prefix *p)
+static int parse_prefix(struct kv_span v, struct ip_prefix *p)
 {
 	char buf[VALUE_BUF];
 	const char *slash;
@@ -200,7 +182,7 @@ static int grow(void **array, size_t *cap, size_t n, size_t size)
 
 /* FromMaybeZeroHex: 64 digits; all zero (what `wg set private-key
  * /dev/null` sends) removes the key.  An empty value is invalid. */
-static int dev_private_key(struct parser *ps, struct span v)
+static int dev_private_key(struct parser *ps, struct kv_span v)
 {
 	if (parse_key(ps->set->private_key, v) != 0)
 		return fail(ps, -EINVAL, "bad private_key (want 64 hex digits)");
@@ -208,7 +190,7 @@ static int dev_private_key(struct parser *ps, struct span v)
 	return 0;
 }
 
-static int dev_listen_port(struct parser *ps, struct span v)
+static int dev_listen_port(struct parser *ps, struct kv_span v)
 {
 	char q[QUOTE_MAX + 4];
 	uint64_t x;
@@ -221,7 +203,7 @@ static int dev_listen_port(struct parser *ps, struct span v)
 	return 0;
 }
 
-static int dev_fwmark(struct parser *ps, struct span v)
+static int dev_fwmark(struct parser *ps, struct kv_span v)
 {
 	char q[QUOTE_MAX + 4];
 	uint64_t x;
@@ -235,22 +217,22 @@ static int dev_fwmark(struct parser *ps, struct span v)
 }
 
 /* Flags are "true" or an error: wireguard-go has no "=false". */
-static int flag(struct parser *ps, struct span v, const char *key, bool *out)
+static int flag(struct parser *ps, struct kv_span v, const char *key, bool *out)
 {
-	if (!span_is(v, "true"))
+	if (!kv_span_is(v, "true"))
 		return fail(ps, -EINVAL, "%s must be 'true'", key);
 	*out = true;
 	return 0;
 }
 
-static int dev_replace_peers(struct parser *ps, struct span v)
+static int dev_replace_peers(struct parser *ps, struct kv_span v)
 {
 	return flag(ps, v, "replace_peers", &ps->set->replace_peers);
 }
 
 /* --- peer keys (handlePeerLine) ------------------------------------------ */
 
-static int start_peer(struct parser *ps, struct span v)
+static int start_peer(struct parser *ps, struct kv_span v)
 {
 	struct uapi_set *set = ps->set;
 	struct uapi_peer *peer;
@@ -273,18 +255,18 @@ static int start_peer(struct parser *ps, struct span v)
 	return 0;
 }
 
-static int peer_remove(struct parser *ps, struct span v)
+static int peer_remove(struct parser *ps, struct kv_span v)
 {
 	return flag(ps, v, "remove", &ps->peer->remove);
 }
 
-static int peer_update_only(struct parser *ps, struct span v)
+static int peer_update_only(struct parser *ps, struct kv_span v)
 {
 	return flag(ps, v, "update_only", &ps->peer->update_only);
 }
 
 /* NoisePresharedKey.FromHex: 64 digits; all zero means no PSK. */
-static int peer_preshared_key(struct parser *ps, struct span v)
+static int peer_preshared_key(struct parser *ps, struct kv_span v)
 {
 	if (parse_key(ps->peer->preshared_key, v) != 0)
 		return fail(ps, -EINVAL, "bad preshared_key (want 64 hex digits)");
@@ -292,7 +274,7 @@ static int peer_preshared_key(struct parser *ps, struct span v)
 	return 0;
 }
 
-static int peer_endpoint(struct parser *ps, struct span v)
+static int peer_endpoint(struct parser *ps, struct kv_span v)
 {
 	char q[QUOTE_MAX + 4];
 
@@ -303,7 +285,7 @@ static int peer_endpoint(struct parser *ps, struct span v)
 	return 0;
 }
 
-static int peer_keepalive(struct parser *ps, struct span v)
+static int peer_keepalive(struct parser *ps, struct kv_span v)
 {
 	char q[QUOTE_MAX + 4];
 	uint64_t x;
@@ -321,7 +303,7 @@ static int peer_keepalive(struct parser *ps, struct span v)
  * would also have taken them from their previous owners first; wg(8)
  * always sends replace_allowed_ips before any allowed_ip, and we prefer
  * a hand-written add-then-clear not to strip other peers.) */
-static int peer_replace_allowed_ips(struct parser *ps, struct span v)
+static int peer_replace_allowed_ips(struct parser *ps, struct kv_span v)
 {
 	int ret = flag(ps, v, "replace_allowed_ips",
 		       &ps->peer->replace_allowed_ips);
@@ -333,7 +315,7 @@ static int peer_replace_allowed_ips(struct parser *ps, struct span v)
 
 /* "prefix" adds, "-prefix" removes (wireguard-go since 2025, commit
  * 256bcbd "add support for removing allowedips individually"). */
-static int peer_allowed_ip(struct parser *ps, struct span v)
+static int peer_allowed_ip(struct parser *ps, struct kv_span v)
 {
 	struct uapi_peer *peer = ps->peer;
 	struct uapi_allowed_ip aip = { 0 };
@@ -357,11 +339,11 @@ static int peer_allowed_ip(struct parser *ps, struct span v)
 }
 
 /* Accepted and checked, nothing to store: version 1 is all there is. */
-static int peer_protocol_version(struct parser *ps, struct span v)
+static int peer_protocol_version(struct parser *ps, struct kv_span v)
 {
 	char q[QUOTE_MAX + 4];
 
-	if (!span_is(v, "1"))
+	if (!kv_span_is(v, "1"))
 		return fail(ps, -EINVAL, "unsupported protocol_version '%s' "
 			    "(must be 1)", quote(q, v));
 	return 0;
@@ -372,7 +354,7 @@ static int peer_protocol_version(struct parser *ps, struct span v)
 struct key_handler {
 	const char *name;
 	bool peer;                 /* only after public_key; else only before */
-	int (*parse)(struct parser *ps, struct span v);
+	int (*parse)(struct parser *ps, struct kv_span v);
 };
 
 static const struct key_handler keys[] = {
@@ -392,7 +374,7 @@ static const struct key_handler keys[] = {
 
 /* Key names are short lowercase words; anything else might be a pasted
  * secret, so it is not echoed. */
-static const char *key_name(char out[QUOTE_MAX + 4], struct span k)
+static const char *key_name(char out[QUOTE_MAX + 4], struct kv_span k)
 {
 	if (k.n == 0 || k.n > QUOTE_MAX - 2)
 		return "(not shown)";
@@ -409,22 +391,22 @@ static const char *key_name(char out[QUOTE_MAX + 4], struct span k)
 /* wireguard-go switches from device to peer keys at the first public_key
  * and never back; a key on the wrong side is "invalid UAPI device/peer
  * key" (EINVAL) there, and we say which side it belongs to. */
-static int parse_line(struct parser *ps, struct span line)
+static int parse_line(struct parser *ps, struct kv_span line)
 {
 	const char *eq = memchr(line.p, '=', line.n);
-	struct span k, v;
+	struct kv_span k, v;
 	char q[QUOTE_MAX + 4];
 
 	if (memchr(line.p, '\0', line.n))
 		return fail(ps, -EINVAL, "NUL byte in line");
 	if (!eq)
 		return fail(ps, -EPROTO, "missing '=' (want key=value)");
-	k = (struct span){ line.p, (size_t)(eq - line.p) };
-	v = (struct span){ eq + 1, line.n - k.n - 1 };
-	if (span_is(k, "public_key"))
+	k = (struct kv_span){ line.p, (size_t)(eq - line.p) };
+	v = (struct kv_span){ eq + 1, line.n - k.n - 1 };
+	if (kv_span_is(k, "public_key"))
 		return start_peer(ps, v);
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-		if (!span_is(k, keys[i].name))
+		if (!kv_span_is(k, keys[i].name))
 			continue;
 		if (keys[i].peer && !ps->peer)
 			return fail(ps, -EINVAL, "'%s' needs a public_key line "
@@ -438,31 +420,12 @@ static int parse_line(struct parser *ps, struct span line)
 	return fail(ps, -EINVAL, "unknown key %s", key_name(q, k));
 }
 
-/* Next line of text from *pos: the span without its "\n" or "\r\n".
- * Returns false when no '\n' is left (the request is incomplete). */
-static bool next_line(const char *text, size_t len, size_t *pos,
-		      struct span *line)
-{
-	const char *start = text + *pos;
-	const char *nl = memchr(start, '\n', len - *pos);
-
-	if (!nl) {
-		*line = (struct span){ start, len - *pos };
-		return false;
-	}
-	*line = (struct span){ start, (size_t)(nl - start) };
-	if (line->n > 0 && start[line->n - 1] == '\r')
-		line->n--;
-	*pos = (size_t)(nl - text) + 1;
-	return true;
-}
-
 int uapi_set_parse(const char *text, size_t len, struct uapi_set *out,
 		   char *err, size_t errlen)
 {
 	struct parser ps = { .set = out, .err = err, .errlen = errlen };
 	size_t pos = 0;
-	struct span line;
+	struct kv_span line;
 	int ret = -EINVAL;
 
 	memset(out, 0, sizeof(*out));
@@ -474,7 +437,7 @@ int uapi_set_parse(const char *text, size_t len, struct uapi_set *out,
 		goto out;
 	}
 	for (;;) {
-		bool complete = next_line(text, len, &pos, &line);
+		bool complete = kv_lines_next(text, len, &pos, &line);
 
 		ps.line++;
 		if (line.n > UAPI_MAX_LINE_LEN) {
@@ -525,11 +488,5 @@ void uapi_set_free(struct uapi_set *set)
 
 size_t uapi_request_end(const char *buf, size_t len)
 {
-	size_t pos = 0;
-	struct span line;
-
-	while (next_line(buf, len, &pos, &line))
-		if (line.n == 0)
-			return pos;
-	return 0;
+	return kv_lines_request_end(buf, len);
 }

@@ -242,6 +242,11 @@ static struct noise_keypair *sending_keypair(struct dp_ctx *c, struct gw_peer *p
 	return nk;
 }
 
+bool tunnel_can_send(struct dp_ctx *c, struct gw_peer *peer)
+{
+	return sending_keypair(c, peer) != NULL;
+}
+
 void tunnel_encap(struct dp_ctx *c, struct rte_mbuf *m, struct gw_peer *peer)
 {
 	uint32_t plain_len = rte_pktmbuf_data_len(m) - pkt_meta(m)->l3_off;

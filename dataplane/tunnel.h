@@ -16,6 +16,9 @@
 /* Encrypt m (IP packet at l3_off) to peer and send it.  Without a usable
  * session the packet is staged and the control thread starts a handshake. */
 void tunnel_encap(struct dp_ctx *c, struct rte_mbuf *m, struct gw_peer *peer);
+/* True if peer has a session that may send now (tunnel_encap would not
+ * stage). */
+bool tunnel_can_send(struct dp_ctx *c, struct gw_peer *peer);
 
 /* m holds a type-4 message at msg_off; src is the outer UDP source. */
 void tunnel_decap(struct dp_ctx *c, struct rte_mbuf *m, uint32_t msg_off,

@@ -306,9 +306,11 @@ int worker_main(void *arg)
 		.icmp_tokens = ICMP_ERRORS_BURST,
 	};
 	unsigned idle = 0;
+	bool frag_tried;
 
 	nat_lcore_init(c.nat_lc);
 	nat_stage_frag_init(&c);             /* IPv4 fragments through the NAT */
+	frag_tried = dp->nat != NULL;
 	rcu_register_thread();
 	while (dp->running) {
 		unsigned work = 0;
@@ -320,6 +322,10 @@ int worker_main(void *arg)
 				work += poll_port(&c, p);
 		if (wa->index == 0)
 			work += drain_control_tx(&c);
+		if (!frag_tried && dp->nat) {    /* [NAT] added by a reload */
+			nat_stage_frag_init(&c);
+			frag_tried = true;
+		}
 		nat_stage_frag_tick(&c);         /* drop fragments held too long */
 		dp_tx_flush(&c);
 		rcu_quiescent_state();

@@ -12,6 +12,7 @@ PACKAGES=(
 	gcc meson ninja-build pkg-config
 	dpdk-dev libdpdk-dev dpdk libsodium-dev liburcu-dev libb2-dev libssl-dev
 	libbpf-dev libxdp-dev libcmocka-dev libjansson-dev
+	libcurl4-openssl-dev    # the Hetzner sync's HTTP client
 	# fuzzing and sanitizers (clang's libFuzzer and runtimes), BPF programs
 	clang llvm libclang-rt-14-dev
 	# interop tests and demo: real WireGuard peers, namespaces, traffic

@@ -232,6 +232,83 @@ static void test_allowed_ip_moves(void **state)
 	free(r);
 }
 
+/* Found by review: what wireguard-go's trie does that a naive "last line
+ * wins" would not. */
+static void test_allowed_ip_edge_cases(void **state)
+{
+	char err[256], *r;
+	const char *const want_gone = "port=51820 fwmark=0\n"
+		"Qs1n ep=198.51.100.2:51820 ka=25 aips=10.8.0.2/32\n"
+		"POY7 psk aips=10.8.0.3/32\n";
+
+	(void)state;
+	/* Our own key's lines do nothing, and take nothing from others. */
+	assert_int_equal(apply(&r, err, "public_key=%s\nallowed_ip=192.168.2.0/24\n\n",
+			       HPUB), 0);
+	assert_string_equal(r, "port=51820 fwmark=0\n"
+		"Qs1n ep=198.51.100.2:51820 ka=25 aips=10.8.0.2/32,192.168.2.0/24\n"
+		"POY7 psk aips=10.8.0.3/32\n");
+	free(r);
+	/* Moved to POY7, then POY7's prefixes replaced: nobody has it. */
+	assert_int_equal(apply(&r, err, "public_key=%s\nallowed_ip=192.168.2.0/24\n"
+			       "public_key=%s\nreplace_allowed_ips=true\n"
+			       "allowed_ip=10.8.0.3/32\n\n", HPUB3, HPUB3), 0);
+	assert_string_equal(r, want_gone);
+	free(r);
+	/* Moved to a new peer, which is then removed: nobody has it. */
+	assert_int_equal(apply(&r, err, "public_key=%s\nallowed_ip=192.168.2.0/24\n"
+			       "public_key=%s\nremove=true\n\n", HPUB4, HPUB4), 0);
+	assert_string_equal(r, want_gone);
+	free(r);
+}
+
+/* An endpoint= line marks the peer so the gateway writes the endpoint even
+ * when it equals the configured one (the peer may have roamed); a clone
+ * starts unmarked. */
+static void test_endpoint_given(void **state)
+{
+	struct config *cfg = base(), *next = config_clone(cfg), *again;
+	struct uapi_set set;
+	char body[256], err[256];
+
+	(void)state;
+	snprintf(body, sizeof(body), "public_key=%s\nendpoint=198.51.100.2:51820\n"
+		 "public_key=%s\npersistent_keepalive_interval=7\n\n", HPUB2, HPUB3);
+	assert_int_equal(uapi_set_parse(body, strlen(body), &set, err, sizeof(err)), 0);
+	assert_int_equal(config_apply_uapi(next, &set, err, sizeof(err)), 0);
+	assert_true(next->peers[0].endpoint_given);
+	assert_false(next->peers[1].endpoint_given);
+	again = config_clone(next);
+	assert_false(again->peers[0].endpoint_given);
+	uapi_set_free(&set);
+	config_free(again);
+	config_free(next);
+	config_free(cfg);
+}
+
+/* wg set listen-port onto a UDP Forward's port is refused like the same
+ * file would be. */
+static void test_listen_port_recheck(void **state)
+{
+	static const char text[] =
+		IFACE "ListenPort = 51820\n" PORTS
+		"[NAT]\nMasquerade = 10.0.0.0/24\nForward = udp 4000 -> 10.0.0.5:4000\n";
+	struct config *cfg = NULL, *next;
+	struct uapi_set set;
+	char err[256];
+	const char *body = "listen_port=4000\n\n";
+
+	(void)state;
+	assert_int_equal(parse_flags(text, CONFIG_NO_PERMISSION_CHECK, &cfg, err, NULL), 0);
+	next = config_clone(cfg);
+	assert_int_equal(uapi_set_parse(body, strlen(body), &set, err, sizeof(err)), 0);
+	assert_int_equal(config_apply_uapi(next, &set, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "4000"));
+	uapi_set_free(&set);
+	config_free(next);
+	config_free(cfg);
+}
+
 static void test_interface_keys(void **state)
 {
 	char err[256], *r;
@@ -298,6 +375,9 @@ int main(void)
 		cmocka_unit_test(test_add_and_update),
 		cmocka_unit_test(test_remove_update_only_replace),
 		cmocka_unit_test(test_allowed_ip_moves),
+		cmocka_unit_test(test_allowed_ip_edge_cases),
+		cmocka_unit_test(test_endpoint_given),
+		cmocka_unit_test(test_listen_port_recheck),
 		cmocka_unit_test(test_interface_keys),
 		cmocka_unit_test(test_many_moves),
 	};

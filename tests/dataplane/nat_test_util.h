@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Fixture shared by the NAT flow-layer tests: test_nat.c (the numbered
- * tables and single-thread cases) and test_nat_threads.c (the randomized
- * comparison with a naive model and the multi-threaded runs).
+ * tables and single-thread cases), test_nat_threads.c (the randomized
+ * comparison with a naive model and the multi-threaded runs) and
+ * test_nat_walk.c (the CLI's session walk and flush).
  *
  * Header-only on purpose: each test is one translation unit and one
  * executable, so the static state below (the xorshift stream) is private
@@ -128,6 +129,39 @@ static inline void fx_forward(struct fx *f, uint8_t proto, const char *ext,
 				   .internal_port = in_port };
 	if (ext)
 		w->external = ip_addr4(ext);
+}
+
+/* --- One packet's flow lookup --------------------------------------------- */
+
+/* Outbound from src:sport to dst:dport; for ICMP sport is the echo id.
+ * rw may be NULL when the rewrite does not matter. */
+static inline enum nat_result out(struct fx *f, uint8_t proto,
+				  const char *src, uint16_t sport,
+				  const char *dst, uint16_t dport,
+				  uint8_t flags, uint64_t now,
+				  struct nat_rewrite *rw)
+{
+	struct nat_tuple t = { ip(src), ip(dst), htons(sport),
+			       proto == ICMP ? 0 : htons(dport), proto };
+	struct nat_rewrite dummy;
+
+	return nat_flow_out(f->nat, &f->lc, &f->conf, &t, flags, now,
+			    rw ? rw : &dummy);
+}
+
+/* Inbound from src:sport to dst:dport; for ICMP dport is the echo id. */
+static inline enum nat_result in(struct fx *f, uint8_t proto, const char *src,
+				 uint16_t sport, const char *dst,
+				 uint16_t dport, uint8_t flags, uint64_t now,
+				 struct nat_rewrite *rw)
+{
+	struct nat_tuple t = { ip(src), ip(dst),
+			       proto == ICMP ? 0 : htons(sport), htons(dport),
+			       proto };
+	struct nat_rewrite dummy;
+
+	return nat_flow_in(f->nat, &f->lc, &f->conf, &t, flags, now,
+			   rw ? rw : &dummy);
 }
 
 #endif

@@ -27,33 +27,6 @@
 
 #include "nat_test_util.h"
 
-/* Outbound from src:sport to dst:dport; for ICMP sport is the echo id. */
-static enum nat_result out(struct fx *f, uint8_t proto, const char *src,
-			   uint16_t sport, const char *dst, uint16_t dport,
-			   uint8_t flags, uint64_t now, struct nat_rewrite *rw)
-{
-	struct nat_tuple t = { ip(src), ip(dst), htons(sport),
-			       proto == ICMP ? 0 : htons(dport), proto };
-	struct nat_rewrite dummy;
-
-	return nat_flow_out(f->nat, &f->lc, &f->conf, &t, flags, now,
-			    rw ? rw : &dummy);
-}
-
-/* Inbound from src:sport to dst:dport; for ICMP dport is the echo id. */
-static enum nat_result in(struct fx *f, uint8_t proto, const char *src,
-			  uint16_t sport, const char *dst, uint16_t dport,
-			  uint8_t flags, uint64_t now, struct nat_rewrite *rw)
-{
-	struct nat_tuple t = { ip(src), ip(dst),
-			       proto == ICMP ? 0 : htons(sport), htons(dport),
-			       proto };
-	struct nat_rewrite dummy;
-
-	return nat_flow_in(f->nat, &f->lc, &f->conf, &t, flags, now,
-			   rw ? rw : &dummy);
-}
-
 /* The external port a new outbound UDP flow gets (must succeed). */
 static uint16_t out_port(struct fx *f, const char *src, uint16_t sport,
 			 const char *dst, uint16_t dport, uint64_t now)

@@ -21,31 +21,6 @@
 
 #include "nat_test_util.h"
 
-static enum nat_result out(struct fx *f, uint8_t proto, const char *src,
-			   uint16_t sport, const char *dst, uint16_t dport,
-			   uint8_t flags, uint64_t now, struct nat_rewrite *rw)
-{
-	struct nat_tuple t = { ip(src), ip(dst), htons(sport),
-			       proto == ICMP ? 0 : htons(dport), proto };
-	struct nat_rewrite dummy;
-
-	return nat_flow_out(f->nat, &f->lc, &f->conf, &t, flags, now,
-			    rw ? rw : &dummy);
-}
-
-static enum nat_result in(struct fx *f, uint8_t proto, const char *src,
-			  uint16_t sport, const char *dst, uint16_t dport,
-			  uint8_t flags, uint64_t now, struct nat_rewrite *rw)
-{
-	struct nat_tuple t = { ip(src), ip(dst),
-			       proto == ICMP ? 0 : htons(sport), htons(dport),
-			       proto };
-	struct nat_rewrite dummy;
-
-	return nat_flow_in(f->nat, &f->lc, &f->conf, &t, flags, now,
-			   rw ? rw : &dummy);
-}
-
 /* Look only: the inbound session of remote -> ext:port exists. */
 static bool in_found(struct fx *f, uint8_t proto, const char *remote,
 		     uint16_t rport, uint16_t ext_port, uint64_t now)

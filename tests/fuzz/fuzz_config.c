@@ -1,14 +1,11 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * libFuzzer harness for the config parser (control/config.c and
- * control/config_keys.c).  Each input is a whole config file.
+ * libFuzzer harness for the config parser (control/config.c and the key
+ * parsers: config_keys.c, config_nat.c, config_control.c).  Each input is
+ * a whole config file.
  *
- * Build and run (from the source root):
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude -Idataplane \
- *     -Icontrol control/config.c control/config_keys.c \
- *     tests/fuzz/fuzz_config.c $(pkg-config --cflags --libs libsodium) \
- *     -o fuzz_config
- *   ./fuzz_config -max_total_time=60 tests/fuzz/corpus/config
+ * Build (see meson.build in this folder) and run from the source root:
+ *   build-fuzz/tests/fuzz/fuzz_config -max_total_time=60 tests/fuzz/corpus/config
  *
  * CONFIG_NO_DNS keeps the run hermetic and fast.  PrivateKeyFile lines do
  * open files, relative to the current directory: the parser refuses

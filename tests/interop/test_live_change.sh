@@ -109,6 +109,17 @@ churn() {
 	((n == 1)) || fail "want 1 peer after syncconf, have $n"
 }
 
+# Send SIGHUP and wait (5 s at most) for the gateway's log to match $1;
+# the caller checks what was logged.
+sighup_wait() {
+	local t
+	kill -HUP "$PC_GW_PID"
+	for ((t = 0; t < 50; t++)); do
+		grep -q "$1" "$PC_GW_LOG" && return 0
+		sleep 0.1
+	done
+}
+
 step "round 1: 100 peers added (wg set each), removed (wg syncconf)"
 churn
 step "reload (SIGHUP) with a peer added to the file"
@@ -119,21 +130,13 @@ cat >>"$PC_TMP/gateway.conf" <<EOF
 PublicKey = $(key_pub extra)
 AllowedIPs = 10.211.0.0/24
 EOF
-kill -HUP "$PC_GW_PID"
-for ((t = 0; t < 50; t++)); do
-	grep -q 'reloaded .*1 peer(s) added' "$PC_GW_LOG" && break
-	sleep 0.1
-done
+sighup_wait 'reloaded .*1 peer(s) added'
 grep -q 'reloaded .*1 peer(s) added, 0 removed, 0 updated, 1 unchanged' "$PC_GW_LOG" ||
 	fail "SIGHUP reload not logged as 1 added, 1 unchanged: $(grep -E 'reload' "$PC_GW_LOG" | tail -n 2)"
 
 step "a bad line in the file: the reload is refused, nothing changes"
 echo "AllowedIPs = 10.999.0.0/24" >>"$PC_TMP/gateway.conf"
-kill -HUP "$PC_GW_PID"
-for ((t = 0; t < 50; t++)); do
-	grep -q 'reload refused' "$PC_GW_LOG" && break
-	sleep 0.1
-done
+sighup_wait 'reload refused'
 grep -q "reload refused, nothing changed: .*gateway.conf:[0-9]*:" "$PC_GW_LOG" ||
 	fail "the bad reload was not refused with file:line"
 sed -i '$d' "$PC_TMP/gateway.conf"

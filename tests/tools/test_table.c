@@ -17,10 +17,21 @@ static const struct table_col cols[] = {
 	{ "NAME" }, { "PACKETS", true }, { "NOTE" },
 };
 
+/* t prints exactly want; t is destroyed. */
+static void assert_table_prints(struct table *t, const char *want)
+{
+	struct capture cap;
+
+	capture_begin(&cap);
+	assert_int_equal(table_print(t, cap.f), 0);
+	assert_string_equal(capture_end(&cap), want);
+	capture_free(&cap);
+	table_destroy(t);
+}
+
 static void test_alignment(void **state)
 {
 	struct table *t = table_create(cols, 3);
-	struct capture cap;
 
 	(void)state;
 	assert_non_null(t);
@@ -30,14 +41,9 @@ static void test_alignment(void **state)
 	table_add(t, "lo");
 	table_add(t, "0");
 	table_add(t, "x");
-	capture_begin(&cap);
-	assert_int_equal(table_print(t, cap.f), 0);
-	assert_string_equal(capture_end(&cap),
-			    "NAME    PACKETS  NOTE\n"
-			    "public  1234567  a long note\n"
-			    "lo            0  x\n");
-	capture_free(&cap);
-	table_destroy(t);
+	assert_table_prints(t, "NAME    PACKETS  NOTE\n"
+			       "public  1234567  a long note\n"
+			       "lo            0  x\n");
 }
 
 /* A right-aligned last column is padded (that is its alignment); a left
@@ -46,29 +52,19 @@ static void test_right_last_column(void **state)
 {
 	static const struct table_col two[] = { { "K" }, { "VALUE", true } };
 	struct table *t = table_create(two, 2);
-	struct capture cap;
 
 	(void)state;
 	table_add(t, "a");
 	table_add(t, "1");
-	capture_begin(&cap);
-	assert_int_equal(table_print(t, cap.f), 0);
-	assert_string_equal(capture_end(&cap), "K  VALUE\na      1\n");
-	capture_free(&cap);
-	table_destroy(t);
+	assert_table_prints(t, "K  VALUE\na      1\n");
 }
 
 static void test_empty(void **state)
 {
 	struct table *t = table_create(cols, 3);
-	struct capture cap;
 
 	(void)state;
-	capture_begin(&cap);
-	assert_int_equal(table_print(t, cap.f), 0);
-	assert_string_equal(capture_end(&cap), "NAME  PACKETS  NOTE\n");
-	capture_free(&cap);
-	table_destroy(t);
+	assert_table_prints(t, "NAME  PACKETS  NOTE\n");
 	table_destroy(NULL);
 }
 
@@ -103,18 +99,13 @@ static void test_json_cells(void **state)
 	for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		json_t *obj = json_loads(cases[i].json, 0, NULL);
 		struct table *t = table_create(one, 1);
-		struct capture cap;
 		char want[64];
 
 		print_message("case %u: %s\n", i + 1, cases[i].json);
 		assert_non_null(obj);
 		table_add_member(t, obj, "v", cases[i].flags);
-		capture_begin(&cap);
-		assert_int_equal(table_print(t, cap.f), 0);
 		snprintf(want, sizeof(want), "V\n%s\n", cases[i].cell);
-		assert_string_equal(capture_end(&cap), want);
-		capture_free(&cap);
-		table_destroy(t);
+		assert_table_prints(t, want);
 		json_decref(obj);
 	}
 }
@@ -152,17 +143,11 @@ static void test_format_bytes(void **state)
 static void test_short_row(void **state)
 {
 	struct table *t = table_create(cols, 3);
-	struct capture cap;
 
 	(void)state;
 	table_add(t, "a");
 	table_add(t, "1");
-	capture_begin(&cap);
-	assert_int_equal(table_print(t, cap.f), 0);
-	assert_string_equal(capture_end(&cap),
-			    "NAME  PACKETS  NOTE\na           1\n");
-	capture_free(&cap);
-	table_destroy(t);
+	assert_table_prints(t, "NAME  PACKETS  NOTE\na           1\n");
 }
 
 int main(void)

@@ -6,7 +6,6 @@
  * exits 1, with one line "portcullisctl: ..." on stderr.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -85,19 +84,6 @@ void ctl_usage(FILE *f)
 	      f);
 }
 
-static int usage_fail(char *why, size_t whylen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int usage_fail(char *why, size_t whylen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(why, whylen, fmt, ap);
-	va_end(ap);
-	return -EINVAL;
-}
-
 /* The entry for argv[0] (and argv[1] for two-word commands). *words: how
  * many argv entries it used.  NULL with why set if there is none. */
 static const struct command *find_command(int argc, char **argv, int *words,
@@ -122,7 +108,7 @@ static const struct command *find_command(int argc, char **argv, int *words,
 		}
 	}
 	if (!group) {
-		usage_fail(why, whylen, "unknown command '%s'", argv[0]);
+		ctl_usage_error(why, whylen, "unknown command '%s'", argv[0]);
 		return NULL;
 	}
 	*usage = argv[0];
@@ -160,7 +146,8 @@ static int parse_options(int argc, char **argv, struct ctl_cli *cli,
 		else if (strncmp(a, "-s", 2) == 0)
 			value = &cli->socket;
 		else
-			return usage_fail(why, whylen, "unknown option '%s'", a);
+			return ctl_usage_error(why, whylen,
+					       "unknown option '%s'", a);
 		if (value == NULL)
 			continue;
 		/* "-i gw0" or "-igw0", as getopt takes them. */
@@ -169,10 +156,12 @@ static int parse_options(int argc, char **argv, struct ctl_cli *cli,
 		else if (i + 1 < argc)
 			*value = argv[++i];
 		else
-			return usage_fail(why, whylen, "option %s needs a value", a);
+			return ctl_usage_error(why, whylen,
+					       "option %s needs a value", a);
 	}
 	if (cli->ifname && cli->socket)
-		return usage_fail(why, whylen, "%s", "-i and -s exclude each other");
+		return ctl_usage_error(why, whylen, "%s",
+				       "-i and -s exclude each other");
 	return i;
 }
 
@@ -189,7 +178,7 @@ int ctl_cli_parse(int argc, char **argv, struct ctl_cli *cli, char *why,
 	if (cli->help)
 		return 0;
 	if (first >= argc)
-		return usage_fail(why, whylen, "%s", "no command given");
+		return ctl_usage_error(why, whylen, "%s", "no command given");
 	c = find_command(argc - first, argv + first, &words, &cli->usage, why,
 			 whylen);
 	if (c == NULL)

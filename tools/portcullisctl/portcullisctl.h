@@ -52,6 +52,9 @@ typedef int (*ctl_parse_fn)(int argc, char **argv, struct ctl_call *call,
 			    char *why, size_t whylen);
 
 /* request.c: building requests and checking arguments. */
+/* A usage error: the formatted reason in why; returns -EINVAL. */
+int ctl_usage_error(char *why, size_t whylen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 void ctl_req_init(struct ctl_req *r, const char *cmd);
 int ctl_req_add(struct ctl_req *r, const char *key, const char *value,
 		char *why, size_t whylen);

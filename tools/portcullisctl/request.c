@@ -14,10 +14,7 @@
 #include "ctl_proto.h"
 #include "portcullisctl.h"
 
-static int fail(char *why, size_t whylen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(char *why, size_t whylen, const char *fmt, ...)
+int ctl_usage_error(char *why, size_t whylen, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -57,10 +54,10 @@ int ctl_req_add(struct ctl_req *r, const char *key, const char *value,
 {
 	for (const char *p = value; *p; p++)
 		if (*p < 0x20 || *p > 0x7e)
-			return fail(why, whylen, "%s: only printable ASCII "
-				    "is allowed", key);
+			return ctl_usage_error(why, whylen, "%s: only printable "
+					       "ASCII is allowed", key);
 	if (r->n_args >= CTL_MAX_ARGS)
-		return fail(why, whylen, "too many arguments");
+		return ctl_usage_error(why, whylen, "too many arguments");
 	append(r, key);
 	append(r, "=");
 	append(r, value);
@@ -73,14 +70,15 @@ int ctl_req_finish(struct ctl_req *r, char *why, size_t whylen)
 {
 	append(r, "\n");
 	if (r->len >= sizeof(r->text))
-		return fail(why, whylen, "arguments too long");
+		return ctl_usage_error(why, whylen, "arguments too long");
 	return 0;
 }
 
 int ctl_no_args(int argc, char **argv, char *why, size_t whylen)
 {
 	if (argc > 0)
-		return fail(why, whylen, "unexpected argument '%s'", argv[0]);
+		return ctl_usage_error(why, whylen, "unexpected argument '%s'",
+				       argv[0]);
 	return 0;
 }
 
@@ -89,8 +87,8 @@ int ctl_check_proto(const char *text, bool icmp_ok, char *why, size_t whylen)
 	if (strcmp(text, "tcp") == 0 || strcmp(text, "udp") == 0 ||
 	    (icmp_ok && strcmp(text, "icmp") == 0))
 		return 0;
-	return fail(why, whylen, "bad protocol '%s' (tcp%s)", text,
-		    icmp_ok ? ", udp or icmp" : " or udp");
+	return ctl_usage_error(why, whylen, "bad protocol '%s' (tcp%s)", text,
+			       icmp_ok ? ", udp or icmp" : " or udp");
 }
 
 /* A decimal port of at most 5 digits, 1-65535 (0 too with zero_ok: an
@@ -129,11 +127,13 @@ int ctl_check_endpoint(const char *text, enum ctl_endpoint_kind kind,
 	if (kind == ENDPOINT_FILTER) {
 		if (ok && (colon == NULL || port_valid(colon + 1, true)))
 			return 0;
-		return fail(why, whylen, "bad address '%s' (IPV4[:PORT])", text);
+		return ctl_usage_error(why, whylen,
+				       "bad address '%s' (IPV4[:PORT])", text);
 	}
 	if (ok && colon && port_valid(colon + 1, false))
 		return 0;
-	return fail(why, whylen, "bad address '%s' (IPV4:PORT)", text);
+	return ctl_usage_error(why, whylen, "bad address '%s' (IPV4:PORT)",
+			       text);
 }
 
 int ctl_check_forward_external(const char *text, char *why, size_t whylen)
@@ -141,7 +141,7 @@ int ctl_check_forward_external(const char *text, char *why, size_t whylen)
 	if (strchr(text, ':') == NULL) {
 		if (port_valid(text, false))
 			return 0;
-		return fail(why, whylen, "bad port '%s'", text);
+		return ctl_usage_error(why, whylen, "bad port '%s'", text);
 	}
 	return ctl_check_endpoint(text, ENDPOINT_FORWARD, why, whylen);
 }
