@@ -5,10 +5,11 @@
  * permission check.  The values of each key are parsed in config_keys.c.
  *
  * The format is wg-quick's (wg-quick(8), wg(8) "CONFIGURATION FILE FORMAT")
- * plus [Port public], [Port private], [NAT] (config_nat.c) and [Control];
- * config/README.md documents every key.  As in wg and wg-quick, section and
- * key names are case-insensitive, '#' starts a comment anywhere on a line,
- * whitespace around '=' and blank lines do not matter.
+ * plus [Port public], [Port private], [NAT] (config_nat.c), [Control]
+ * and [Hetzner] (config_hetzner.c); config/README.md documents every key.
+ * As in wg and wg-quick, section and key names are case-insensitive, '#'
+ * starts a comment anywhere on a line, whitespace around '=' and blank
+ * lines do not matter.
  *
  * Secrets: the file text, each line copy and every decoded key live in
  * buffers that are wiped before they are freed or go out of scope, and no

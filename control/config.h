@@ -107,7 +107,7 @@ struct config_hetzner {
 	char *network;                      /* Network: id or name (required) */
 	char *label_selector;               /* LabelSelector, default
 					     * "portcullis/peer" */
-	unsigned poll_interval;             /* PollInterval, seconds (10..86400,
+	unsigned poll_interval;             /* PollInterval, seconds (1..86400,
 					     * default 30) */
 	bool manage_route;                  /* ManageRoute, default false */
 	bool dry_run;                       /* DryRun: fetch and plan, never

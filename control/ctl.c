@@ -387,6 +387,9 @@ static const struct ctl_cmd commands[] = {
 	{ "counters", no_args, cmd_counters },
 	{ "reload", no_args, cmd_reload },
 	{ "metrics", no_args, cmd_metrics },
+	{ "hetzner-status", no_args, ctl_hetzner_status },
+	{ "hetzner-plan", no_args, ctl_hetzner_plan },
+	{ "hetzner-sync", no_args, ctl_hetzner_sync },
 };
 
 static bool arg_allowed(const struct ctl_cmd *c, const char *key)

@@ -40,4 +40,12 @@ int ctl_forward_add(struct gateway *gw, const struct ctl_request *r,
 int ctl_forward_remove(struct gateway *gw, const struct ctl_request *r,
 		       struct jsonw *w, char *err, size_t errlen);
 
+/* ctl_hetzner.c */
+int ctl_hetzner_status(struct gateway *gw, const struct ctl_request *r,
+		       struct jsonw *w, char *err, size_t errlen);
+int ctl_hetzner_plan(struct gateway *gw, const struct ctl_request *r,
+		     struct jsonw *w, char *err, size_t errlen);
+int ctl_hetzner_sync(struct gateway *gw, const struct ctl_request *r,
+		     struct jsonw *w, char *err, size_t errlen);
+
 #endif

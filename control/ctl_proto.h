@@ -77,7 +77,31 @@
  *   cmd=metrics
  *     {"metrics":"# HELP ...\n..."}   (the Prometheus text, as served)
  *
- * Private keys and preshared keys never appear in a reply.
+ *   cmd=hetzner-status
+ *     {"hetzner":{"enabled":true,"running":true,"dry_run":false,
+ *      "last_success":1795400000,"last_attempt":1795400000,
+ *      "next_poll":1795400030,"last_error":"","rounds_ok":12,
+ *      "rounds_failed":0,"consecutive_failures":0,"requests":40,
+ *      "retries":0,"ratelimit_limit":3600,"ratelimit_remaining":3550,
+ *      "ratelimit_reset":1795400100,"peers":3,"warnings":0,
+ *      "route_state":"in place",
+ *      "routes":[{"dst":"10.0.0.0/16","via":"10.0.0.1"}]}}
+ *     (times in seconds since the epoch, null: never / not known;
+ *      {"hetzner":{"enabled":false}} without [Hetzner])
+ *
+ *   cmd=hetzner-plan
+ *     {"plan":{"peers":[{"action":"add","peer":"BASE64KEY",
+ *       "label":"base32 label value","server_id":42,
+ *       "endpoint":"1.2.3.4:51820","allowed_ips":["10.0.0.5/32"]}],
+ *      "routes":[{"action":"remove","dst":"10.1.0.0/16","via":"10.0.0.1"}],
+ *      "warnings":["server 'x' (7): ..."]}}
+ *     (what the last fetched state would change: "add", "change",
+ *      "remove"; an error before the first successful round)
+ *
+ *   cmd=hetzner-sync
+ *     {"ok":true}   (poll now)
+ *
+ * Private keys, preshared keys and the API token never appear in a reply.
  *
  * This parser is pure (config_lib): the fuzzer and the tests link it.
  */

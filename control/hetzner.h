@@ -24,8 +24,9 @@
  *  - AllowedIPs: the server's private IP and alias IPs in the Network (as
  *    /32), plus each Network route whose gateway is one of them;
  *  - private routes: the Network's ip_range via its gateway (the first
- *    address of ip_range); with a vSwitch, each cloud_network range via
- *    the vSwitch subnet gateway.
+ *    address of ip_range); with a vSwitch (the gateway is then a dedicated
+ *    server on its VLAN), ip_range via the gateway of the vSwitch's
+ *    cloud_network entry for that Network (see hz_desired_compute).
  */
 #ifndef PORTCULLIS_HETZNER_H
 #define PORTCULLIS_HETZNER_H

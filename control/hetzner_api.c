@@ -118,7 +118,8 @@ static enum verdict try_once(struct hetzner *h, const struct hz_http_request *re
 	if (*ret != 0) {
 		snprintf(err, errlen, "%s: %s", what, why);
 		/* A reply too large will not shrink by asking again. */
-		return *ret == -EMSGSIZE || *ret == -ENOMEM ? V_FAIL : V_RETRY;
+		return *ret == -EMSGSIZE || *ret == -ENOMEM ||
+		       *ret == -ECANCELED ? V_FAIL : V_RETRY;
 	}
 	if (!robot)
 		note_rate_limit(h, resp);
@@ -137,6 +138,17 @@ static enum verdict try_once(struct hetzner *h, const struct hz_http_request *re
 	return v;
 }
 
+static bool stopping(void *ctx)
+{
+	struct hetzner *h = ctx;
+	bool v;
+
+	pthread_mutex_lock(&h->lock);
+	v = h->stopping;
+	pthread_mutex_unlock(&h->lock);
+	return v;
+}
+
 static double random_unit(void)
 {
 	return (double)randombytes_uniform(1000000) / 1e6;
@@ -151,6 +163,7 @@ int hz_api_call(struct hetzner *h, const char *method, bool robot,
 		.method = method, .url = url, .body = body,
 		.auth = robot ? HZ_AUTH_BASIC : HZ_AUTH_BEARER,
 		.secret = robot ? h->robot_credentials : h->token,
+		.cancelled = stopping, .ctx = h,
 	};
 	uint64_t delay;
 	enum verdict v;
@@ -179,7 +192,6 @@ int hz_api_call(struct hetzner *h, const char *method, bool robot,
 		pthread_mutex_unlock(&h->lock);
 		printf("portcullisd: hetzner: %s; retry %u of %d in %.2f s\n",
 		       err, attempt, HZ_TRIES - 1, (double)delay / HZ_NS);
-		fflush(stdout);
 		if (!hz_wait_until(h, hz_mono_ns() + delay, false))
 			return -ECANCELED;
 	}

@@ -118,6 +118,21 @@ static size_t on_header(char *line, size_t size, size_t nmemb, void *ctx)
 	return len;
 }
 
+/* curl's progress callback: non-zero aborts the transfer.  It runs about
+ * once a second even when nothing moves, so a stop waits no longer than
+ * that for a request in flight, rather than for the 30 s timeout. */
+static int on_progress(void *ctx, curl_off_t dltotal, curl_off_t dlnow,
+		       curl_off_t ultotal, curl_off_t ulnow)
+{
+	const struct hz_http_request *req = ctx;
+
+	(void)dltotal;
+	(void)dlnow;
+	(void)ultotal;
+	(void)ulnow;
+	return req->cancelled && req->cancelled(req->ctx);
+}
+
 /* --- the request --------------------------------------------------------------- */
 
 /* "Authorization: Bearer TOKEN" or "Authorization: Basic base64(u:p)",
@@ -212,6 +227,9 @@ static void set_options(CURL *c, const struct hz_http_request *req,
 	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, col);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+	curl_easy_setopt(c, CURLOPT_XFERINFODATA, (void *)req);
+	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
 	if (strcmp(req->method, "POST") == 0) {
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, req->body ? req->body : "");
 		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE,
@@ -234,6 +252,10 @@ static int transfer_error(CURLcode rc, const struct collect *col,
 	if (col->no_memory || rc == CURLE_OUT_OF_MEMORY) {
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
+	}
+	if (rc == CURLE_ABORTED_BY_CALLBACK) {
+		snprintf(err, errlen, "cancelled: the sync is stopping");
+		return -ECANCELED;
 	}
 	snprintf(err, errlen, "%s", detail);
 	if (rc == CURLE_OPERATION_TIMEDOUT)

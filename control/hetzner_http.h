@@ -11,6 +11,7 @@
 #ifndef PORTCULLIS_HETZNER_HTTP_H
 #define PORTCULLIS_HETZNER_HTTP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 enum hz_http_limits {
@@ -27,6 +28,10 @@ struct hz_http_request {
 	enum hz_http_auth auth;
 	const char *secret;                 /* token, or "user:password" */
 	const char *body;                   /* JSON for POST, else NULL */
+	/* Polled about once a second while the request runs: true ends it
+	 * with -ECANCELED (the loop is stopping).  NULL: never. */
+	bool (*cancelled)(void *ctx);
+	void *ctx;
 };
 
 struct hz_http_response {
@@ -45,8 +50,8 @@ int hz_http_global_init(void);
 /*
  * One request.  0 when a reply came (whatever its status; resp filled,
  * free it with hz_http_response_free), or -ETIMEDOUT, -ECONNREFUSED,
- * -EMSGSIZE (reply over HZ_HTTP_MAX_BODY), -ENOMEM or -EIO with a one-line
- * reason in err (no header, never a credential).
+ * -EMSGSIZE (reply over HZ_HTTP_MAX_BODY), -ECANCELED, -ENOMEM or -EIO
+ * with a one-line reason in err (no header, never a credential).
  */
 int hz_http_do(const struct hz_http_request *req, struct hz_http_response *resp,
 	       char *err, size_t errlen);

@@ -75,6 +75,17 @@ int hz_api_call(struct hetzner *h, const char *method, bool robot,
 		const char *path, const char *body, struct hz_http_response *resp,
 		char *err, size_t errlen);
 
+/* One round (hetzner_round.c): 0 once its desired state is posted, else
+ * err says why (-EACCES: credentials refused, the loop stops; -ECANCELED:
+ * stopping). */
+int hz_round_run(struct hetzner *h, char *err, size_t errlen);
+
+/* Posts a good round's state (ownership passes) and records the success;
+ * -ENOMEM and d stays the caller's. */
+int hz_deliver(struct hetzner *h, struct hz_desired *d);
+/* hz_desired_free and free; NULL is fine. */
+void hz_desired_destroy(struct hz_desired *d);
+
 /* ManageRoute (hetzner_route.c): make sure net has 0.0.0.0/0 via the
  * bastion, record the result in status.route_state, and update net's
  * routes to what the API now has.  Never fails the round. */

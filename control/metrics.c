@@ -25,6 +25,7 @@
 #include <rte_version.h>
 
 #include "gateway.h"
+#include "hetzner.h"
 #include "nat.h"
 #include "sock_server.h"
 #include "tunnel.h"
@@ -274,6 +275,52 @@ static void write_nat(FILE *f, const struct gateway *gw)
 	       s.fragments_held);
 }
 
+/* --- Hetzner sync ----------------------------------------------------------- */
+
+/* Written only with [Hetzner]: a gateway without the sync has no such
+ * series (an absent series, not a 0 that alerts would read as "down"). */
+static void write_hetzner(FILE *f, const struct gateway *gw)
+{
+	struct hetzner_status st;
+	uint64_t peers = 0;
+
+	if (gw->hz == NULL)
+		return;
+	hetzner_status_get(gw->hz, &st);
+	for (size_t i = 0; i < gw->cfg->n_peers; i++)
+		peers += gw->cfg->peers[i].from_api;
+	single(f, "hetzner_up", "gauge",
+	       "1 while the Hetzner sync runs, 0 once it stopped (401/403).",
+	       st.running);
+	single(f, "hetzner_last_success_timestamp_seconds", "gauge",
+	       "Unix time of the last good Hetzner round, 0 if none.",
+	       st.last_success / NSEC_PER_SEC);
+	family(f, "hetzner_rounds_total", "counter",
+	       "Hetzner rounds, by result (a failed round changes nothing).");
+	fprintf(f, "portcullis_hetzner_rounds_total{result=\"ok\"} %llu\n",
+		(unsigned long long)st.rounds_ok);
+	fprintf(f, "portcullis_hetzner_rounds_total{result=\"failed\"} %llu\n",
+		(unsigned long long)st.rounds_failed);
+	single(f, "hetzner_consecutive_failures", "gauge",
+	       "Hetzner rounds failed in a row since the last good one.",
+	       st.consecutive_failures);
+	single(f, "hetzner_requests_total", "counter",
+	       "HTTP requests to the Hetzner APIs, every try counted.", st.requests);
+	single(f, "hetzner_retries_total", "counter",
+	       "Hetzner API requests retried (429, 5xx, conflict, locked, network error).",
+	       st.retries);
+	/* Unknown until a reply carried RateLimit-Remaining. */
+	if (st.ratelimit_remaining >= 0)
+		single(f, "hetzner_ratelimit_remaining", "gauge",
+		       "Hetzner Cloud API requests left in the budget (RateLimit-Remaining).",
+		       (uint64_t)st.ratelimit_remaining);
+	single(f, "hetzner_peers", "gauge",
+	       "Peers the Hetzner sync put in the configuration.", peers);
+	single(f, "hetzner_warnings", "gauge",
+	       "Servers or prefixes the last good Hetzner round left out, with a warning.",
+	       st.n_warnings);
+}
+
 void metrics_write(struct gateway *gw, FILE *f)
 {
 	struct dp_lcore_stats s;
@@ -284,6 +331,7 @@ void metrics_write(struct gateway *gw, FILE *f)
 	write_datapath(f, &s);
 	write_peers(f, gw->dp.tables);
 	write_nat(f, gw);
+	write_hetzner(f, gw);
 }
 
 /* --- HTTP ------------------------------------------------------------------------ */

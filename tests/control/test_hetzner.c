@@ -4,7 +4,8 @@
  * API: the backoff table, hetzner_start refusing bad secrets (token file
  * permissions, blanks, no token at all, Robot credentials without a ':'),
  * and a loop whose endpoint refuses connections: it retries, posts
- * nothing, and stops promptly in the middle of a backoff.  The rounds
+ * nothing, and stops promptly in the middle of a backoff; one whose
+ * endpoint never answers stops promptly in the middle of a request.  The rounds
  * against a fake API are in tests/interop/test_hetzner_loop.sh.
  */
 #include <stdarg.h>
@@ -18,6 +19,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -207,6 +211,40 @@ static void test_unreachable_api(void **state)
 	unsetenv("HCLOUD_TOKEN");
 }
 
+/* A listener that never accepts: the kernel completes the handshake, the
+ * request goes out, no reply ever comes (until the 30 s timeout). */
+static void test_stop_during_request(void **state)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t alen = sizeof(a);
+	struct config_hetzner conf = base_conf();
+	struct ip_addr none = { .family = IP_NONE };
+	struct hetzner_status st;
+	struct hetzner *h = NULL;
+	char err[256] = "", url[64];
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	double t0;
+
+	(void)state;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(fd, 4), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &alen), 0);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u/v1", ntohs(a.sin_port));
+	conf.api_endpoint = url;
+	setenv("HCLOUD_TOKEN", "env-token", 1);
+	assert_int_equal(hetzner_start(&h, &conf, &none, err, sizeof(err)), 0);
+	usleep(300 * 1000);
+	hetzner_status_get(h, &st);
+	assert_int_equal(st.requests, 0);           /* still waiting */
+	t0 = now_s();
+	hetzner_stop(h);
+	assert_true(now_s() - t0 < 2.0);
+	close(fd);
+	unsetenv("HCLOUD_TOKEN");
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -233,6 +271,7 @@ int main(void)
 		cmocka_unit_test(test_start_refusals),
 		cmocka_unit_test(test_start_no_token),
 		cmocka_unit_test(test_unreachable_api),
+		cmocka_unit_test(test_stop_during_request),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -20,7 +20,8 @@ file).  The state:
                  "status": 429, "times": 2,  times absent: every request
                  "headers": {"RateLimit-Remaining": "0"},
                  "body": {...} or "raw": "not json",
-                 "delay": seconds}],       delay alone: a slow normal reply
+                 "delay": seconds}],       no status: the normal reply, after
+                                           delay, with these headers
      "actions": {"fail_add_route": false, "fail_delete_route": false,
                  "running_polls": 2}}
 
@@ -124,6 +125,7 @@ class Handler(BaseHTTPRequestHandler):
                 "RateLimit-Limit": str(RATE_LIMIT),
                 "RateLimit-Remaining": str(remaining),
                 "RateLimit-Reset": str(int(time.time()) + RATE_LIMIT - remaining)}
+        hdrs.update(getattr(self, "extra_headers", None) or {})
         hdrs.update(headers or {})
         self.write_log(status)
         try:
@@ -175,6 +177,7 @@ class Handler(BaseHTTPRequestHandler):
         f = self.fault(state)
         if f and f.get("delay"):
             time.sleep(f["delay"])
+        self.extra_headers = f.get("headers") if f and "status" not in f else None
         if f and "status" in f:
             if "raw" in f:
                 return self.reply(f["status"], raw=f["raw"], headers=f.get("headers"))

@@ -151,6 +151,11 @@ elif scenario == "500-forever":
 elif scenario == "timeout":
     state["faults"] = [{"id": "slow", "method": "GET", "path": "/v1/networks/4711",
                         "delay": 2.5, "times": 1}]
+elif scenario == "pacing":
+    # A budget nearly spent: 10 a window, none left, full again in ~3 s.
+    state["faults"] = [{"id": "pace", "method": "GET", "path": "/v1/networks", "times": 1,
+                        "headers": {"RateLimit-Limit": "10", "RateLimit-Remaining": "0",
+                                    "RateLimit-Reset": str(int(time.time()) + 3)}}]
 elif scenario == "garbage":
     state["faults"] = [{"id": "garbage", "method": "GET", "path": "/v1/servers",
                         "status": 200, "raw": "{\"servers\": [ not json"}]
@@ -194,10 +199,21 @@ conf() {
 probe() {
 	local name=$1
 	shift
+	local rc=0
 	PORTCULLIS_HZ_TIMEOUT_MS=${TIMEOUT_MS:-} "$PROBE" "$TMP/gw.conf" "$@" \
-		>"$TMP/$name.out" 2>"$TMP/$name.err" || true
-	if grep -q -- "$TOKEN" "$TMP/$name.out" "$TMP/$name.err"; then
-		fail "$name: the token appears in the probe's output"
+		>"$TMP/$name.out" 2>"$TMP/$name.err" || rc=$?
+	probe_done "$name" "$rc"
+}
+
+# probe_done NAME RC: 0 or 1 (hetzner_start refused) only, no sanitizer
+# report (an ASan build of the probe), no token anywhere.
+probe_done() {
+	if (($2 > 1)) || grep -q 'Sanitizer' "$TMP/$1.err"; then
+		tail -n 40 "$TMP/$1.err" >&2
+		fail "$1: hetzner_probe exited $2"
+	fi
+	if grep -q -- "$TOKEN" "$TMP/$1.out" "$TMP/$1.err"; then
+		fail "$1: the token appears in the probe's output"
 	fi
 }
 
@@ -304,6 +320,17 @@ for n, d in enumerate(delays):
     assert d < 2 ** n, (n, d)                         # below 1 s, then 2 s
 '
 
+# With the budget spent, the next request waits one refill interval,
+# (Reset - now) / (Limit - Remaining): 2 or 3 s / 10.
+scenario pacing pacing
+probe pacing 20 1
+check pacing '
+t = [float(l[0]) for l in log]
+assert log[0][2] == "/v1/networks?name=bastion-net" and len(desired) == 1, log
+assert t[1] - t[0] >= 0.15, t[1] - t[0]
+assert all(b - a < 0.15 for a, b in zip(t[1:], t[2:])), t      # then no more
+'
+
 scenario 500 500
 probe 500 20 1
 check 500 '
@@ -341,7 +368,9 @@ for _ in $(seq 200); do
 	sleep 0.05
 done
 state garbage
-wait "$probe_pid" || true
+rc=0
+wait "$probe_pid" || rc=$?
+probe_done garbage "$rc"
 check garbage '
 assert len(desired) == 1 and len(desired[0]["peers"]) == 2, desired
 s = status[-1]

@@ -18,6 +18,12 @@
 #include "portcullisctl.h"
 
 #define KEY "xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg="
+/* KEY's label value, from Python's codecs, not ours:
+ * base64.b32encode(base64.b64decode(KEY)).rstrip(b'=').lower() */
+#define KEY_LABEL "yuzaca423oquxzy7rbw2dwg35hxl33iizmirw5juab4jtgvj6a4a"
+/* KEY with a stray bit in the last character: 32 bytes to a lenient
+ * decoder, not a key to wg. */
+#define KEY_STRAY_BITS "xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dh="
 #define NO_DIR "/nonexistent-portcullis-dir"
 
 enum { MAX_ARGV = 32 };
@@ -97,6 +103,10 @@ static const struct {
 	/* 24 */ { "-j ports", "cmd=ports\n\n", O_JSON },
 	/* 25 */ { "--json -h counters", "cmd=counters\n\n", O_JSON | O_HUMAN },
 	/* 26 */ { "--human -- ports", "cmd=ports\n\n", O_HUMAN },
+	/* 27 */ { "hetzner status", "cmd=hetzner-status\n\n", 0 },
+	/* 28 */ { "hetzner plan", "cmd=hetzner-plan\n\n", 0 },
+	/* 29 */ { "hetzner sync", "cmd=hetzner-sync\n\n", 0 },
+	/* 30 */ { "-j hetzner status", "cmd=hetzner-status\n\n", O_JSON },
 };
 
 static void test_requests(void **state)
@@ -200,6 +210,10 @@ static void test_socket_options(void **state)
 	U "forward add tcp|udp [ADDR:]PORT ADDR:PORT\n" \
 	U "forward remove tcp|udp [ADDR:]PORT\n"
 #define USAGE_SESSIONS USAGE_NAT
+#define USAGE_HETZNER U "hetzner status\n" U "hetzner plan\n" \
+	U "hetzner sync\n" U "hetzner label PEER_KEY\n"
+#define BAD_KEY(k) E "bad public key '" k "' (44 base64 characters " \
+	"encoding 32 bytes, as wg prints it)\n" USAGE_HETZNER
 #define E "portcullisctl: "
 
 static const struct {
@@ -327,6 +341,7 @@ static void test_help(void **state)
 				    31) == 0);
 		assert_non_null(strstr(out.text, "\n  nat flush [proto"));
 		assert_non_null(strstr(out.text, "\n  forward add tcp|udp"));
+		assert_non_null(strstr(out.text, "\n  hetzner label PEER_KEY\n"));
 		assert_non_null(strstr(out.text, "2 bad command line.\n"));
 		capture_free(&out);
 		capture_free(&err);
@@ -446,6 +461,10 @@ static void test_run_json(void **state)
 		{ "counters.json", "counters", NULL },
 		{ "reload.json", "reload", NULL },
 		{ "metrics.json", "metrics", NULL },
+		{ "hetzner_status.json", "hetzner status", NULL },
+		{ "hetzner_status_disabled.json", "hetzner status", NULL },
+		{ "hetzner_plan.json", "hetzner plan", NULL },
+		{ "hetzner_sync.json", "hetzner sync", NULL },
 	};
 
 	(void)state;
@@ -547,6 +566,93 @@ static void test_run_bad_replies(void **state)
 	}
 }
 
+/* The Hetzner commands against a fake gateway: the plan's tables, sync
+ * silent, and the plan's error before the first good round.  (status
+ * prints times relative to now: test_print pins the clock.) */
+static void test_run_hetzner(void **state)
+{
+	static const struct {
+		const char *fixture, *args, *request, *out, *err;
+		int code;
+	} cases[] = {
+		/* 1 */ { "hetzner_plan.json", "hetzner plan",
+			  "cmd=hetzner-plan\n\n", "hetzner_plan.txt", "",
+			  CTL_EXIT_OK },
+		/* 2 */ { "hetzner_plan_empty.json", "hetzner plan",
+			  "cmd=hetzner-plan\n\n", "nothing to change\n", "",
+			  CTL_EXIT_OK },
+		/* 3 */ { "hetzner_sync.json", "hetzner sync",
+			  "cmd=hetzner-sync\n\n", "", "", CTL_EXIT_OK },
+		/* 4 */ { "hetzner_status_disabled.json", "hetzner status",
+			  "cmd=hetzner-status\n\n",
+			  "hetzner sync: off (no [Hetzner] section)\n", "",
+			  CTL_EXIT_OK },
+		/* 5 */ { "hetzner_plan_error.json", "hetzner plan",
+			  "cmd=hetzner-plan\n\n", "", "portcullisctl: no "
+			  "successful round yet: GET /servers: 503 service "
+			  "unavailable (gave up after 5 tries)\n",
+			  CTL_EXIT_ERROR },
+		/* 6 */ { "hetzner_plan_error.json", "--json hetzner plan",
+			  "cmd=hetzner-plan\n\n", "", "portcullisctl: no "
+			  "successful round yet: GET /servers: 503 service "
+			  "unavailable (gave up after 5 tries)\n",
+			  CTL_EXIT_ERROR },
+	};
+
+	(void)state;
+	for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *reply = fixture_read(cases[i].fixture);
+		const char *o = cases[i].out;
+		char *want = strstr(o, ".txt") && !strchr(o, '\n') ?
+			     fixture_read(o) : strdup(o);
+		struct fake_server s;
+		struct run r;
+
+		print_message("case %u: %s\n", i + 1, cases[i].args);
+		run_against(&r, &s, reply, cases[i].args, 5000);
+		assert_string_equal(s.request, cases[i].request);
+		assert_int_equal(r.code, cases[i].code);
+		assert_string_equal(r.out.text, want);
+		assert_string_equal(r.err.text, cases[i].err);
+		run_free(&r);
+		free(want);
+		free(reply);
+	}
+}
+
+/* hetzner label needs no gateway: no socket is looked for, -i and -s
+ * are ignored, and the value is Python's base32 of the key. */
+static void test_run_hetzner_label(void **state)
+{
+	static const char *const lines[] = {
+		"hetzner label " KEY, "-i gw0 hetzner label " KEY,
+		"-s " NO_DIR "/gw0.sock hetzner label " KEY,
+	};
+	static const char text[] =
+		KEY_LABEL "\n\n"
+		"Label the server with this key as a peer (portcullis/peer is "
+		"the default LabelSelector):\n"
+		"  hcloud server add-label SERVER portcullis/wg-key=" KEY_LABEL "\n"
+		"  hcloud server add-label SERVER portcullis/peer=\n";
+	struct run r;
+
+	(void)state;
+	for (unsigned i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+		print_message("case %u: %s\n", i + 1, lines[i]);
+		run_line(&r, lines[i], NO_DIR, 1000);
+		assert_int_equal(r.code, CTL_EXIT_OK);
+		assert_string_equal(r.out.text, text);
+		assert_string_equal(r.err.text, "");
+		run_free(&r);
+	}
+	run_line(&r, "--json hetzner label " KEY, NO_DIR, 1000);
+	assert_int_equal(r.code, CTL_EXIT_OK);
+	assert_string_equal(r.out.text, "{\n  \"peer\": \"" KEY "\",\n"
+			    "  \"label\": \"" KEY_LABEL "\"\n}\n");
+	assert_string_equal(r.err.text, "");
+	run_free(&r);
+}
+
 static void test_run_cannot_connect(void **state)
 {
 	struct run r;
@@ -610,6 +716,8 @@ int main(void)
 		cmocka_unit_test(test_run_json),
 		cmocka_unit_test(test_run_error_reply),
 		cmocka_unit_test(test_run_bad_replies),
+		cmocka_unit_test(test_run_hetzner),
+		cmocka_unit_test(test_run_hetzner_label),
 		cmocka_unit_test(test_run_cannot_connect),
 		cmocka_unit_test(test_run_finds_the_socket),
 	};

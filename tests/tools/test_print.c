@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Tests for the printers of tools/portcullisctl/ (ports.c, neigh.c,
- * allowed_ips.c, nat.c, forwards.c, counters.c, reload.c, metrics.c): each
+ * allowed_ips.c, nat.c, forwards.c, counters.c, reload.c, metrics.c,
+ * hetzner.c): each
  * gets replies shaped exactly as control/ctl_proto.h documents them
  * (fixtures/NAME.json) and must print exactly fixtures/NAME.txt; then
  * replies that lack what the protocol promises (-EPROTO, nothing printed)
@@ -18,7 +19,9 @@
 
 static const struct ctl_opts plain, human = { .human = true },
 	all = { .all = true }, lcores = { .lcores = true },
-	lcores_human = { .lcores = true, .human = true };
+	lcores_human = { .lcores = true, .human = true },
+	/* hetzner status: 18 s after the fixtures' last success. */
+	hz = { .now = 1795400018 };
 
 static const struct print_case {
 	const char *reply;                  /* fixture, or inline JSON "{..." */
@@ -83,6 +86,59 @@ static const struct print_case {
 	  "-\n\nNAME  RX_PACKETS  RX_BYTES  RX_DROPPED  RX_ERRORS  TX_PACKETS  "
 	  "TX_BYTES  TX_ERRORS\np              ?         ?           ?          ?"
 	  "           ?         ?          ?\n\nPORT  DESTINATION  VIA\n" },
+	/* 26 */ { "hetzner_status.json", hetzner_status_print, &hz,
+		   "hetzner_status.txt" },
+	/* 27: stopped (401), dry run, never a success, no rate limit seen,
+	 * an hour since the last attempt, no routes. */
+		 { "hetzner_status_failing.json", hetzner_status_print, &hz,
+		   "hetzner_status_failing.txt" },
+	/* 28 */ { "hetzner_status_disabled.json", hetzner_status_print, &hz,
+		   "hetzner sync: off (no [Hetzner] section)\n" },
+	/* 29: the next poll is due (a round under way), the budget has
+	 * refilled, spans in hours and days, odd members as "?". */
+		 { "{\"hetzner\":{\"enabled\":true,\"running\":true,"
+		   "\"dry_run\":false,\"last_success\":1795227218,"
+		   "\"last_attempt\":1795392818,\"next_poll\":1795400018,"
+		   "\"last_error\":\"GET /servers: 500\",\"rounds_ok\":\"x\","
+		   "\"ratelimit_remaining\":0,\"ratelimit_reset\":1795400008,"
+		   "\"routes\":[{\"dst\":\"10.0.0.0/16\"}]}}",
+		   hetzner_status_print, &hz,
+		   "hetzner sync:         on\n"
+		   "running:              yes\n"
+		   "dry run:              no\n"
+		   "last success:         2026-11-21 02:13:38 UTC (2 d ago)\n"
+		   "last attempt:         2026-11-23 00:13:38 UTC (2 h ago)\n"
+		   "next poll:            now\n"
+		   "last error:           GET /servers: 500\n"
+		   "rounds:               ? ok, ? failed\n"
+		   "consecutive failures: ?\n"
+		   "requests:             ?, ? retries\n"
+		   "rate limit:           0 left, reset 10 s ago\n"
+		   "peers from the API:   ?\n"
+		   "warnings:             ?\n"
+		   "route (ManageRoute):  ?\n"
+		   "\nDST          VIA\n10.0.0.0/16  ?\n" },
+	/* 30 */ { "hetzner_plan.json", hetzner_plan_print, &plain,
+		   "hetzner_plan.txt" },
+	/* 31 */ { "hetzner_plan_empty.json", hetzner_plan_print, &plain,
+		   "nothing to change\n" },
+	/* 32: nothing to change, but servers were left out. */
+		 { "{\"plan\":{\"peers\":[],\"routes\":[],\"warnings\":"
+		   "[\"network 5: ip_range 10.0.0.0/32 has no gateway address\"]}}",
+		   hetzner_plan_print, &plain,
+		   "nothing to change\n\nwarning: network 5: ip_range 10.0.0.0/32 "
+		   "has no gateway address\n" },
+	/* 33: routes only; odd members as "?", an endpoint null as "-". */
+		 { "{\"plan\":{\"peers\":[],\"routes\":[{\"action\":\"add\","
+		   "\"dst\":\"0.0.0.0/0\",\"via\":7}],\"warnings\":[3]}}",
+		   hetzner_plan_print, &plain,
+		   "ACTION  DST        VIA\nadd     0.0.0.0/0  7\n\nwarning: ?\n" },
+	/* 34 */ { "{\"plan\":{\"peers\":[{\"action\":\"add\",\"peer\":\"k\","
+		   "\"endpoint\":null,\"allowed_ips\":[\"10.0.0.9/32\",5]}],"
+		   "\"routes\":[],\"warnings\":[]}}", hetzner_plan_print, &plain,
+		   "ACTION  PEER  SERVER  ENDPOINT  ALLOWED-IPS\n"
+		   "add     k          ?  -         10.0.0.9/32,?\n" },
+	/* 35 */ { "hetzner_sync.json", hetzner_sync_print, &plain, "" },
 };
 
 static json_t *load_reply(const char *name)
@@ -157,6 +213,22 @@ static void test_bad_replies(void **state)
 		/* 15 */ { "{\"reloaded\":true,\"peers_added\":1,\"peers_removed\":0,"
 			   "\"peers_unchanged\":40}", reload_print, &plain },
 		/* 16 */ { "{\"metrics\":1}", metrics_print, &plain },
+		/* 17 */ { "{}", hetzner_status_print, &hz },
+		/* 18 */ { "{\"hetzner\":{}}", hetzner_status_print, &hz },
+		/* 19 */ { "{\"hetzner\":{\"enabled\":1}}", hetzner_status_print,
+			   &hz },
+		/* 20: enabled promises its routes */
+			 { "{\"hetzner\":{\"enabled\":true,\"running\":true}}",
+			   hetzner_status_print, &hz },
+		/* 21 */ { "{\"hetzner\":{\"enabled\":true,\"routes\":{}}}",
+			   hetzner_status_print, &hz },
+		/* 22 */ { "{}", hetzner_plan_print, &plain },
+		/* 23 */ { "{\"plan\":{\"peers\":[],\"routes\":[]}}",
+			   hetzner_plan_print, &plain },
+		/* 24 */ { "{\"plan\":{\"peers\":{},\"routes\":[],"
+			   "\"warnings\":[]}}", hetzner_plan_print, &plain },
+		/* 25 */ { "{\"plan\":[]}", hetzner_plan_print, &plain },
+		/* 26 */ { "{\"ok\":1}", hetzner_sync_print, &plain },
 	};
 
 	(void)state;
@@ -196,6 +268,8 @@ static void test_fixtures_match_protocol(void **state)
 		  "peers_unchanged|" },
 		{ "metrics.json", "metrics|" },
 		{ "error.json", "error|" },
+		{ "hetzner_sync.json", "ok|" },
+		{ "hetzner_plan_error.json", "error|" },
 	};
 
 	(void)state;
@@ -224,6 +298,74 @@ static void test_fixtures_match_protocol(void **state)
 		}
 		print_message("%s\n", shapes[i].fixture);
 		assert_string_equal(got, shapes[i].keys);
+		json_decref(reply);
+	}
+}
+
+/* The member names of obj, space-separated, in order. */
+static void member_names(const json_t *obj, char *buf, size_t len)
+{
+	const char *key;
+	size_t off = 0;
+	json_t *v;
+
+	buf[0] = '\0';
+	json_object_foreach((json_t *)obj, key, v)
+		off += (size_t)snprintf(buf + off, len - off, "%s%s",
+					off ? " " : "", key);
+}
+
+/* The Hetzner replies nest one level deeper than the others: their inner
+ * objects against ctl_proto.h's examples. */
+static void test_hetzner_fixture_shapes(void **state)
+{
+	static const struct {
+		const char *fixture, *path, *keys;
+	} shapes[] = {
+		{ "hetzner_status.json", "hetzner", "enabled running dry_run "
+		  "last_success last_attempt next_poll last_error rounds_ok "
+		  "rounds_failed consecutive_failures requests retries "
+		  "ratelimit_limit ratelimit_remaining ratelimit_reset peers "
+		  "warnings route_state routes" },
+		{ "hetzner_status.json", "hetzner routes", "dst via" },
+		{ "hetzner_status_failing.json", "hetzner", "enabled running "
+		  "dry_run last_success last_attempt next_poll last_error "
+		  "rounds_ok rounds_failed consecutive_failures requests "
+		  "retries ratelimit_limit ratelimit_remaining ratelimit_reset "
+		  "peers warnings route_state routes" },
+		{ "hetzner_status_disabled.json", "hetzner", "enabled" },
+		{ "hetzner_plan.json", "plan", "peers routes warnings" },
+		{ "hetzner_plan.json", "plan peers", "action peer label "
+		  "server_id endpoint allowed_ips" },
+		{ "hetzner_plan.json", "plan routes", "action dst via" },
+		{ "hetzner_plan_empty.json", "plan", "peers routes warnings" },
+	};
+
+	(void)state;
+	for (unsigned i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++) {
+		json_t *reply = load_reply(shapes[i].fixture);
+		const json_t *v = reply;
+		char path[64], got[512], *save = NULL;
+
+		print_message("%s: %s\n", shapes[i].fixture, shapes[i].path);
+		snprintf(path, sizeof(path), "%s", shapes[i].path);
+		/* A list stands for each of its elements: check them all. */
+		for (char *k = strtok_r(path, " ", &save); k;
+		     k = strtok_r(NULL, " ", &save))
+			v = json_object_get(v, k);
+		if (json_is_array(v)) {
+			size_t j;
+			const json_t *e;
+
+			assert_true(json_array_size(v) > 0);
+			json_array_foreach(v, j, e) {
+				member_names(e, got, sizeof(got));
+				assert_string_equal(got, shapes[i].keys);
+			}
+		} else {
+			member_names(v, got, sizeof(got));
+			assert_string_equal(got, shapes[i].keys);
+		}
 		json_decref(reply);
 	}
 }
@@ -269,6 +411,7 @@ int main(void)
 		cmocka_unit_test(test_bad_replies),
 		cmocka_unit_test(test_fixtures_match_protocol),
 		cmocka_unit_test(test_counters_fixture_shape),
+		cmocka_unit_test(test_hetzner_fixture_shapes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

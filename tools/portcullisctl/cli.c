@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ipc.h"
@@ -55,6 +56,17 @@ static const struct command commands[] = {
 	  "re-read the config file" },
 	{ "metrics", NULL, metrics_request, metrics_print, "metrics",
 	  "the Prometheus metrics text" },
+	{ "hetzner", "status", hetzner_status_request, hetzner_status_print,
+	  "hetzner status", "the Hetzner sync: last success, last error, next "
+	  "poll, rate limit, its routes" },
+	{ "hetzner", "plan", hetzner_plan_request, hetzner_plan_print,
+	  "hetzner plan", "what the last state fetched from Hetzner would add, "
+	  "change and remove" },
+	{ "hetzner", "sync", hetzner_sync_request, hetzner_sync_print,
+	  "hetzner sync", "poll the Hetzner API now" },
+	{ "hetzner", "label", hetzner_label_request, NULL,
+	  "hetzner label PEER_KEY", "the server label value for a WireGuard "
+	  "public key, and the hcloud lines to set it (no gateway needed)" },
 	{ "help", NULL, NULL, NULL, "help", "this text" },
 };
 enum { N_COMMANDS = sizeof(commands) / sizeof(commands[0]) };
@@ -292,6 +304,28 @@ static int show(const json_t *reply, const struct ctl_call *call,
 	return ret < 0 ? CTL_EXIT_ERROR : CTL_EXIT_OK;
 }
 
+static int flush_out(FILE *out, FILE *err)
+{
+	if (fflush(out) != 0 || ferror(out)) {
+		fprintf(err, PROG ": write error: %s\n", strerror(errno));
+		return CTL_EXIT_ERROR;
+	}
+	return CTL_EXIT_OK;
+}
+
+/* A command that needs no gateway (hetzner label); its argument was
+ * checked when the command line was parsed. */
+static int run_local(const struct ctl_call *call, FILE *out, FILE *err)
+{
+	int ret = call->local(call, out);
+
+	if (ret < 0) {
+		fprintf(err, PROG ": %s\n", strerror(-ret));
+		return CTL_EXIT_ERROR;
+	}
+	return flush_out(out, err);
+}
+
 int ctl_run(int argc, char **argv, const char *sock_dir, unsigned timeout_ms,
 	    FILE *out, FILE *err)
 {
@@ -310,6 +344,9 @@ int ctl_run(int argc, char **argv, const char *sock_dir, unsigned timeout_ms,
 		ctl_usage(out);
 		return CTL_EXIT_OK;
 	}
+	if (cli.call.local)
+		return run_local(&cli.call, out, err);
+	cli.call.opts.now = (int64_t)time(NULL);
 	ret = ipc_socket_path(sock_dir, cli.ifname, cli.socket, path,
 			      sizeof(path), why, sizeof(why));
 	if (ret < 0) {
@@ -329,9 +366,5 @@ int ctl_run(int argc, char **argv, const char *sock_dir, unsigned timeout_ms,
 	}
 	ret = show(reply, &cli.call, path, out, err);
 	json_decref(reply);
-	if (ret == CTL_EXIT_OK && (fflush(out) != 0 || ferror(out))) {
-		fprintf(err, PROG ": write error: %s\n", strerror(errno));
-		return CTL_EXIT_ERROR;
-	}
-	return ret;
+	return ret == CTL_EXIT_OK ? flush_out(out, err) : ret;
 }

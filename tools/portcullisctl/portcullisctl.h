@@ -16,6 +16,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include <jansson.h>
@@ -28,6 +29,10 @@ struct ctl_opts {
 	bool human;                         /* -h: bytes as KiB, MiB, ... */
 	bool lcores;                        /* counters --lcores */
 	bool all;                           /* counters --all: zero drops too */
+	int64_t now;                        /* seconds since the epoch, for
+					     * "42 s ago" (set by ctl_run, so
+					     * the printers never read the
+					     * clock and the tests pin it) */
 };
 
 /* A request being built: "cmd=NAME\n", "key=value\n"..., then "\n". */
@@ -40,11 +45,20 @@ struct ctl_req {
 typedef int (*ctl_print_fn)(const json_t *reply, FILE *out,
 			    const struct ctl_opts *o);
 
-/* What one command line asks for: the request, and how to show the reply. */
+struct ctl_call;
+/* A command answered by portcullisctl itself, with no gateway (hetzner
+ * label): 0, or -errno. */
+typedef int (*ctl_local_fn)(const struct ctl_call *call, FILE *out);
+
+/* What one command line asks for: the request, and how to show the reply;
+ * or, for a local command, what to run instead of asking. */
 struct ctl_call {
 	struct ctl_req req;
 	struct ctl_opts opts;
 	ctl_print_fn print;
+	ctl_local_fn local;                 /* NULL: ask the gateway */
+	const char *arg;                    /* the local command's argument
+					     * (in argv, already checked) */
 };
 
 /* Parse argv (after the command words) into call->req and call->opts. */
@@ -103,6 +117,19 @@ int reload_print(const json_t *reply, FILE *out, const struct ctl_opts *o);
 int metrics_request(int argc, char **argv, struct ctl_call *c, char *why,
 		    size_t n);
 int metrics_print(const json_t *reply, FILE *out, const struct ctl_opts *o);
+int hetzner_status_request(int argc, char **argv, struct ctl_call *c,
+			   char *why, size_t n);
+int hetzner_status_print(const json_t *reply, FILE *out,
+			 const struct ctl_opts *o);
+int hetzner_plan_request(int argc, char **argv, struct ctl_call *c, char *why,
+			 size_t n);
+int hetzner_plan_print(const json_t *reply, FILE *out, const struct ctl_opts *o);
+int hetzner_sync_request(int argc, char **argv, struct ctl_call *c, char *why,
+			 size_t n);
+int hetzner_sync_print(const json_t *reply, FILE *out, const struct ctl_opts *o);
+/* hetzner label PEER_KEY: local (call->local), no request. */
+int hetzner_label_request(int argc, char **argv, struct ctl_call *c,
+			  char *why, size_t n);
 
 /*
  * cli.c: the whole program but main().  ctl_cli_parse reads argv (global
