@@ -768,3 +768,16 @@ void config_free(struct config *cfg)
 	sodium_memzero(cfg, sizeof(*cfg));
 	free(cfg);
 }
+
+uint16_t config_port_mtu(const struct config_port *port)
+{
+	return port->mtu ? port->mtu : CONFIG_DEFAULT_PORT_MTU;
+}
+
+uint16_t config_tunnel_mtu(const struct config *cfg)
+{
+	/* PORT_MTU_MIN (576) is above the overhead, so this cannot wrap. */
+	if (cfg->iface.mtu)
+		return cfg->iface.mtu;
+	return (uint16_t)(config_port_mtu(&cfg->ports[PORT_PUBLIC]) - WG_OVERHEAD_IPV6);
+}

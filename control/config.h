@@ -28,6 +28,7 @@ enum config_limits {
 	CONFIG_MAX_LINE_LEN = 4096,         /* bytes, not counting the newline */
 	CONFIG_MAX_FILE_SIZE = 16 << 20,    /* config file and text given */
 	CONFIG_DEFAULT_LISTEN_PORT = 51820, /* when ListenPort is absent */
+	CONFIG_DEFAULT_PORT_MTU = 1500,     /* when a [Port] has no MTU */
 };
 
 enum config_port_id { PORT_PUBLIC = 0, PORT_PRIVATE = 1, PORT_COUNT = 2 };
@@ -83,7 +84,7 @@ struct config_interface {
 	bool has_listen_port;
 	struct ip_prefix addresses[CONFIG_MAX_ADDRESSES];
 	size_t n_addresses;
-	uint16_t mtu;                       /* 0: default (WG_DEFAULT_MTU) */
+	uint16_t mtu;                       /* 0: from the public port (config_tunnel_mtu) */
 	uint32_t fwmark;                    /* FwMark / fwmark=: kept and
 					     * reported for wg(8); a DPDK port
 					     * has no socket to mark */
@@ -172,5 +173,14 @@ int config_addr_parse(const char *text, struct ip_addr *out);
 void config_prefix_format(char *out, size_t len, const struct ip_prefix *p);
 void config_addr_format(char *out, size_t len, const struct ip_addr *a);
 void config_endpoint_format(char *out, size_t len, const struct ip_endpoint *e);
+
+/* [Port] MTU, or CONFIG_DEFAULT_PORT_MTU when not given. */
+uint16_t config_port_mtu(const struct config_port *port);
+/* The tunnel MTU: [Interface] MTU, or when it is not given the public
+ * port's MTU less WG_OVERHEAD_IPV6, so that a full inner packet still fits
+ * the port once wrapped in IPv6 + UDP + WireGuard (wg-quick derives it the
+ * same way from the route's MTU): 1420 on a 1500 port, 1370 on a Hetzner
+ * cloud network's 1450. */
+uint16_t config_tunnel_mtu(const struct config *cfg);
 
 #endif

@@ -69,16 +69,11 @@ static bool has_control_char(const char *s)
 static int set_path(struct config_parser *p, const struct config_key *key,
 		    char **slot, const char *value)
 {
-	const char *slash = strrchr(p->name, '/');
-	char *path = NULL;
+	char *path;
 
 	if (has_control_char(value))
 		return config_bad(p, "bad %s %s", key->name, config_quote(p, value));
-	if (value[0] == '/' || !slash)
-		path = strdup(value);
-	else if (asprintf(&path, "%.*s%s", (int)(slash - p->name) + 1, p->name,
-			  value) < 0)
-		path = NULL;
+	path = config_path_beside(p->name, value);
 	if (!path)
 		return config_error(p, -ENOMEM, p->line, "out of memory");
 	free(*slot);
@@ -297,32 +292,16 @@ static int hz_vswitch(struct config_parser *p, const struct config_key *key,
 	return ret;
 }
 
-static int parse_bool(struct config_parser *p, const struct config_key *key,
-		      const char *value, bool *out)
-{
-	if (strcasecmp(value, "yes") == 0 || strcasecmp(value, "true") == 0 ||
-	    strcasecmp(value, "on") == 0)
-		*out = true;
-	else if (strcasecmp(value, "no") == 0 ||
-		 strcasecmp(value, "false") == 0 ||
-		 strcasecmp(value, "off") == 0)
-		*out = false;
-	else
-		return config_bad(p, "bad %s %s (must be yes or no)", key->name,
-				  config_quote(p, value));
-	return 0;
-}
-
 static int hz_manage_route(struct config_parser *p,
 			   const struct config_key *key, char *value)
 {
-	return parse_bool(p, key, value, &hz(p)->manage_route);
+	return config_bool_parse(p, key, value, &hz(p)->manage_route);
 }
 
 static int hz_dry_run(struct config_parser *p, const struct config_key *key,
 		      char *value)
 {
-	return parse_bool(p, key, value, &hz(p)->dry_run);
+	return config_bool_parse(p, key, value, &hz(p)->dry_run);
 }
 
 /* --- the key table ---------------------------------------------------------- */

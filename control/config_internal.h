@@ -106,6 +106,16 @@ extern const size_t config_hetzner_n_keys;
 void config_hetzner_begin(struct config_parser *p);
 int config_hetzner_end(struct config_parser *p);
 
+/* A relative path (PrivateKeyFile, TokenFile, ...) taken beside the
+ * config file, so it does not depend on the daemon's working directory;
+ * NULL: no memory.  (config_keys.c) */
+char *config_path_beside(const char *config_name, const char *path);
+
+/* yes/true/on or no/false/off (any case), else "bad Key 'value' (must be
+ * yes or no)".  (config_nat.c) */
+int config_bool_parse(struct config_parser *p, const struct config_key *key,
+		      const char *value, bool *out);
+
 /* Strict decimal: digits only (no sign, space or hex), at most max. */
 int config_uint_parse(const char *s, unsigned long max, unsigned long *out);
 /* config_uint_parse in min..max, or "bad Key 'value' (must be min..max)". */

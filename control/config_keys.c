@@ -243,9 +243,7 @@ static int iface_private_key(struct config_parser *p,
 	return ret;
 }
 
-/* A relative PrivateKeyFile is taken beside the config file, so the result
- * does not depend on the daemon's working directory. */
-static char *resolve_beside(const char *config_name, const char *path)
+char *config_path_beside(const char *config_name, const char *path)
 {
 	const char *slash = strrchr(config_name, '/');
 	size_t dir_len, len;
@@ -287,7 +285,7 @@ static int iface_private_key_file(struct config_parser *p,
 {
 	struct config_interface *iface = &p->cfg->iface;
 	const char *q = config_quote(p, value);
-	char *path = resolve_beside(p->name, value), *buf = NULL;
+	char *path = config_path_beside(p->name, value), *buf = NULL;
 	size_t len = 0;
 	unsigned mode = 0;
 	int ret;

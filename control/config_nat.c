@@ -408,7 +408,7 @@ static int nat_mss_clamp(struct config_parser *p, const struct config_key *key,
 	return 0;
 }
 
-static int parse_bool(struct config_parser *p, const struct config_key *key,
+int config_bool_parse(struct config_parser *p, const struct config_key *key,
 		      const char *value, bool *out)
 {
 	if (strcasecmp(value, "yes") == 0 || strcasecmp(value, "true") == 0 ||
@@ -427,13 +427,13 @@ static int parse_bool(struct config_parser *p, const struct config_key *key,
 static int nat_allow_tunnel_to_private(struct config_parser *p,
 				       const struct config_key *key, char *value)
 {
-	return parse_bool(p, key, value, &nat(p)->allow_tunnel_to_private);
+	return config_bool_parse(p, key, value, &nat(p)->allow_tunnel_to_private);
 }
 
 static int nat_allow_private_to_tunnel(struct config_parser *p,
 				       const struct config_key *key, char *value)
 {
-	return parse_bool(p, key, value, &nat(p)->allow_private_to_tunnel);
+	return config_bool_parse(p, key, value, &nat(p)->allow_private_to_tunnel);
 }
 
 /* --- the key table ---------------------------------------------------------- */

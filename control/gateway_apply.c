@@ -281,7 +281,7 @@ static int tables_build(struct gateway *gw, struct plan *pl, char *err, size_t e
 	memcpy(t->tun_addrs, cfg->iface.addresses,
 	       cfg->iface.n_addresses * sizeof(cfg->iface.addresses[0]));
 	t->listen_port = cfg->iface.listen_port;
-	t->tunnel_mtu = cfg->iface.mtu ? cfg->iface.mtu : WG_DEFAULT_MTU;
+	t->tunnel_mtu = config_tunnel_mtu(cfg);
 	t->allowedips = allowedips_create();
 	if (t->allowedips == NULL)
 		goto nomem;

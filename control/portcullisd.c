@@ -29,6 +29,7 @@
 #include "ctl.h"
 #include "gateway.h"
 #include "handshake.h"
+#include "host_ports.h"
 #include "neigh.h"
 #include "port.h"
 #include "ratelimiter.h"
@@ -189,9 +190,14 @@ static void log_startup(const struct gateway *gw)
 		}
 	}
 	config_key_to_base64(key, gw->identity.static_public);
-	printf("portcullisd: interface %s: public key %s, listen port %u, tunnel mtu %u, "
+	if (gw->cfg->iface.mtu)
+		snprintf(buf, sizeof(buf), "[Interface] MTU");
+	else
+		snprintf(buf, sizeof(buf), "public port mtu %u - %u",
+			 config_port_mtu(&gw->cfg->ports[PORT_PUBLIC]), WG_OVERHEAD_IPV6);
+	printf("portcullisd: interface %s: public key %s, listen port %u, tunnel mtu %u (%s), "
 	       "%u peer(s), %u worker(s)\n", gw->ifname, key, t->listen_port, t->tunnel_mtu,
-	       t->n_peer_slots, gw->dp.n_workers);
+	       buf, t->n_peer_slots, gw->dp.n_workers);
 }
 
 static unsigned drain_rings(struct gateway *gw)
@@ -322,7 +328,9 @@ static int run(struct gateway *gw, struct options *o)
 	gw->dp.n_workers = (uint16_t)RTE_MIN(workers, (unsigned)DP_MAX_WORKERS);
 	gw->dp.control_lcore = rte_lcore_id();
 	snprintf(gw->ifname, sizeof(gw->ifname), "%s", o->ifname);
-	if ((ret = create_rings(gw, err, sizeof(err))) < 0 ||
+	if ((ret = host_ports_check_host(gw->cfg, HOST_PORTS_PROC_RANGE, err,
+					 sizeof(err))) < 0 ||
+	    (ret = create_rings(gw, err, sizeof(err))) < 0 ||
 	    (ret = open_ports(gw, gw->dp.n_workers, err, sizeof(err))) < 0 ||
 	    (ret = gateway_nat_start(gw, err, sizeof(err))) < 0 ||
 	    (ret = gateway_start(gw, err, sizeof(err))) < 0 ||

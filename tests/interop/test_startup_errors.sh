@@ -49,4 +49,33 @@ expect_error "$(write_conf no_device.conf "[Interface]" "PrivateKey = $key" \
 f=$(write_conf open_key.conf "[Interface]" "PrivateKey = $key" "${ports[@]}")
 chmod 644 "$f"
 expect_error "$f" "open_key.conf: permissions 0?644 are too open"
+
+# The host shares the public address (its own veth carries 203.0.113.1, as
+# on a Hetzner server with one IPv4): the NAT's PortRange must stay out of
+# the host's ip_local_port_range (per network namespace), or the daemon
+# refuses with the change to make; apart, it starts.
+addr_add gw pub 203.0.113.1/24
+ns_sysctl gw net.ipv4.ip_local_port_range="32768 60999"
+nat=("[NAT]" "Masquerade = 10.0.0.0/24")
+expect_error "$(write_conf shared_addr.conf "[Interface]" "PrivateKey = $key" "${ports[@]}" "${nat[@]}")" \
+	"shared_addr.conf: \[NAT\] PortRange 1024-65535 overlaps the host's ip_local_port_range 32768-60999 \(the host shares 203\.0\.113\.1 on $(ifn pub)\): use PortRange = 1024-32767"
+f=$(write_conf shared_apart.conf "[Interface]" "PrivateKey = $key" "${ports[@]}" "${nat[@]}" \
+	"PortRange = 1024-32767")
+PC_GW_LOG=$PC_TMP/shared_apart.log
+: >"$PC_GW_LOG"
+# shellcheck disable=SC2086  # PORTCULLISD_EAL is a list of options
+ip netns exec "$(ns gw)" stdbuf -oL -eL "$PORTCULLISD" -c "$f" -i "$(ifn sh)" -- $PORTCULLISD_EAL \
+	>"$PC_GW_LOG" 2>&1 &
+PC_GW_PID=$!
+for ((t = 0; t < 300; t++)); do
+	grep -q 'portcullisd: ready' "$PC_GW_LOG" && break
+	kill -0 "$PC_GW_PID" 2>/dev/null || fail "shared_apart.conf: portcullisd exited during start-up"
+	sleep 0.1
+done
+grep -q 'portcullisd: ready' "$PC_GW_LOG" || fail "shared_apart.conf: not ready after 30 s"
+# No [Interface] MTU: derived from the public port, and said so.
+grep -q 'tunnel mtu 1420 (public port mtu 1500 - 80)' "$PC_GW_LOG" ||
+	fail "shared_apart.conf: no derived tunnel mtu in the start-up log"
+step "shared_apart.conf: ready with PortRange 1024-32767, $(grep -o 'tunnel mtu [^,]*' "$PC_GW_LOG")"
+gateway_stop
 pc_pass
