@@ -75,7 +75,17 @@ The demo is running (GATEWAY=$GATEWAY). Try, in another terminal:
   ip netns exec $GW ip link                  # the gateway's ports ($(ifn pub), $(ifn priv))
 Gateway log: $PC_GW_LOG
 EOT
-gateway_is_daemon && echo "Gateway config: $PC_TMP/gateway.conf (kill -USR1 $PC_GW_PID prints its counters into the log)"
+if gateway_is_daemon; then
+	echo "Gateway config: $PC_TMP/gateway.conf (kill -USR1 $PC_GW_PID prints its counters into the log)"
+	ctl=$PC_ROOT/build/tools/portcullisctl/portcullisctl
+	cat <<EOT
+The gateway's own state (portcullisctl; add --json for scripts):
+  $ctl -i $GWIF ports            # link, addresses, routes, NIC counters
+  $ctl -i $GWIF nat sessions     # the NAT's sessions (after the ping to 198.51.100.2)
+  $ctl -i $GWIF counters         # totals and drops by reason
+  wg set $GWIF peer \$(wg genkey | wg pubkey) allowed-ips 10.200.0.9/32   # a live change
+EOT
+fi
 cat <<EOT
 Press Ctrl-C to stop and clean up.
 EOT
