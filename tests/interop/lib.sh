@@ -646,13 +646,7 @@ gateway_start_daemon() {
 	# Created here, not by the background job's redirection, so the polling
 	# below never races with it.
 	: >"$PC_GW_LOG"
-	# stdbuf: the log is a file, and "ready" must not wait in a stdio buffer.
-	# ip, stdbuf and the daemon exec each other, so $! is the daemon itself
-	# (which is why this is not nsx: a backgrounded function is a subshell).
-	# shellcheck disable=SC2086  # PORTCULLISD_EAL is a list of options
-	ip netns exec "$(ns gw)" stdbuf -oL -eL "$PORTCULLISD" -c "$conf" -i "$(ifn gw)" -- $PORTCULLISD_EAL \
-		>"$PC_GW_LOG" 2>&1 &
-	PC_GW_PID=$!
+	daemon_launch "$conf" "$(ifn gw)"
 	for ((t = 0; t < 600; t++)); do
 		grep -q 'portcullisd: ready' "$PC_GW_LOG" && break
 		kill -0 "$PC_GW_PID" 2>/dev/null || gateway_start_failed
@@ -660,6 +654,18 @@ gateway_start_daemon() {
 	done
 	grep -q 'portcullisd: ready' "$PC_GW_LOG" || fail "portcullisd not ready after 60 s"
 	step "portcullisd ready (pid $PC_GW_PID)"
+}
+
+# daemon_launch CONF IFNAME: portcullisd in the gateway's namespace, in the
+# background, its output in $PC_GW_LOG, its pid in PC_GW_PID.  stdbuf: the
+# log is a file, and "ready" must not wait in a stdio buffer.  ip, stdbuf
+# and the daemon exec each other, so $! is the daemon itself (which is why
+# this is not nsx: a backgrounded function is a subshell).
+daemon_launch() {
+	# shellcheck disable=SC2086  # PORTCULLISD_EAL is a list of options
+	ip netns exec "$(ns gw)" stdbuf -oL -eL "$PORTCULLISD" -c "$1" -i "$2" -- $PORTCULLISD_EAL \
+		>"$PC_GW_LOG" 2>&1 &
+	PC_GW_PID=$!
 }
 
 # gateway_start_failed: the daemon exited before "ready".  AF_XDP needs

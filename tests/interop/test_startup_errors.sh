@@ -63,10 +63,7 @@ f=$(write_conf shared_apart.conf "[Interface]" "PrivateKey = $key" "${ports[@]}"
 	"PortRange = 1024-32767")
 PC_GW_LOG=$PC_TMP/shared_apart.log
 : >"$PC_GW_LOG"
-# shellcheck disable=SC2086  # PORTCULLISD_EAL is a list of options
-ip netns exec "$(ns gw)" stdbuf -oL -eL "$PORTCULLISD" -c "$f" -i "$(ifn sh)" -- $PORTCULLISD_EAL \
-	>"$PC_GW_LOG" 2>&1 &
-PC_GW_PID=$!
+daemon_launch "$f" "$(ifn sh)"
 for ((t = 0; t < 300; t++)); do
 	grep -q 'portcullisd: ready' "$PC_GW_LOG" && break
 	kill -0 "$PC_GW_PID" 2>/dev/null || fail "shared_apart.conf: portcullisd exited during start-up"
