@@ -170,6 +170,8 @@ int config_merge_api(struct config *cfg, const struct hz_desired *d,
 		else
 			peers[keep++] = cfg->peers[i];
 	}
+	if (cfg->peers)                    /* copies of the file's keys */
+		sodium_memzero(cfg->peers, cfg->n_peers * sizeof(cfg->peers[0]));
 	free(cfg->peers);
 	cfg->peers = peers;
 	cfg->n_peers = keep + n;
