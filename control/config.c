@@ -539,6 +539,48 @@ static int check_own_key(struct config_parser *p)
 	return ret;
 }
 
+/* One NIC for both sides (a Hetzner dedicated server with one port): the
+ * private side then lives on a VLAN of the public port, and the workers tell
+ * the two apart by the VLAN id alone, so the ids must differ.  Two device
+ * strings naming the same ethdev would configure it twice: refused too. */
+static int check_shared_device(struct config_parser *p)
+{
+	const struct config_port *pub = &p->cfg->ports[PORT_PUBLIC];
+	const struct config_port *priv = &p->cfg->ports[PORT_PRIVATE];
+	size_t n;
+
+	if (!pub->present || !priv->present || !pub->device || !priv->device)
+		return 0;
+	n = strcspn(pub->device, ",");
+	if (n != strcspn(priv->device, ",") || strncmp(pub->device, priv->device, n) != 0)
+		return 0;
+	if (strcmp(pub->device, priv->device) != 0)
+		return config_error(p, -EINVAL, priv->line, "[Port private] Device %s names "
+				    "the device of [Port public] (line %u) with other options: "
+				    "to share it, give both the same Device",
+				    config_quote(p, priv->device), pub->line);
+	if (pub->vlan == priv->vlan && pub->vlan == 0)
+		return config_error(p, -EINVAL, priv->line, "[Port private] shares Device %s "
+				    "with [Port public] (line %u): the two need different VLAN "
+				    "ids (both are untagged; give [Port private] a VLAN)",
+				    config_quote(p, priv->device), pub->line);
+	if (pub->vlan == priv->vlan)
+		return config_error(p, -EINVAL, priv->line, "[Port private] shares Device %s "
+				    "with [Port public] (line %u): the two need different VLAN "
+				    "ids (both are VLAN %u)", config_quote(p, priv->device),
+				    pub->line, pub->vlan);
+	return 0;
+}
+
+bool config_ports_shared(const struct config *cfg)
+{
+	const struct config_port *pub = &cfg->ports[PORT_PUBLIC];
+	const struct config_port *priv = &cfg->ports[PORT_PRIVATE];
+
+	return pub->present && priv->present && pub->device && priv->device &&
+	       strcmp(pub->device, priv->device) == 0;
+}
+
 static int check_permissions(struct config_parser *p, unsigned mode)
 {
 	const char *what;
@@ -656,6 +698,8 @@ static int check_whole_file(struct config_parser *p, unsigned mode)
 		ret = check_own_key(p);
 	if (ret == 0)
 		ret = check_duplicate_peers(p);
+	if (ret == 0)
+		ret = check_shared_device(p);
 	if (ret == 0)
 		ret = move_allowed_ips(p);
 	if (ret == 0)

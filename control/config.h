@@ -176,6 +176,9 @@ void config_endpoint_format(char *out, size_t len, const struct ip_endpoint *e);
 
 /* [Port] MTU, or CONFIG_DEFAULT_PORT_MTU when not given. */
 uint16_t config_port_mtu(const struct config_port *port);
+/* Both ports present with the same Device: one NIC, the private side on a
+ * VLAN of it (the loader has checked that the VLAN ids differ). */
+bool config_ports_shared(const struct config *cfg);
 /* The tunnel MTU: [Interface] MTU, or when it is not given the public
  * port's MTU less WG_OVERHEAD_IPV6, so that a full inner packet still fits
  * the port once wrapped in IPv6 + UDP + WireGuard (wg-quick derives it the

@@ -277,6 +277,10 @@ static int tables_build(struct gateway *gw, struct plan *pl, char *err, size_t e
 	for (unsigned p = 0; p < PORT_COUNT; p++)
 		if (port_conf_build(&t->ports[p], &cfg->ports[p], &gw->ports[p]) < 0)
 			goto nomem;
+	/* One NIC for both sides: the workers poll it once and sort frames
+	 * by VLAN (dataplane/worker.c). */
+	t->shared_port = t->ports[PORT_PUBLIC].present && t->ports[PORT_PRIVATE].present &&
+			 t->ports[PORT_PUBLIC].port_id == t->ports[PORT_PRIVATE].port_id;
 	t->n_tun_addrs = (unsigned)cfg->iface.n_addresses;
 	memcpy(t->tun_addrs, cfg->iface.addresses,
 	       cfg->iface.n_addresses * sizeof(cfg->iface.addresses[0]));

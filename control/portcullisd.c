@@ -142,10 +142,20 @@ static int open_ports(struct gateway *gw, unsigned n_workers, char *err, size_t 
 
 	for (unsigned p = 0; p < PORT_COUNT; p++) {
 		const struct config_port *cp = &gw->cfg->ports[p];
+		uint16_t mtu = cp->mtu;
 
 		if (!cp->present)
 			continue;
-		if (port_open(cp->device, n_workers, cp->mtu, gw->dp.pool, &gw->ports[p],
+		if (p == PORT_PRIVATE && config_ports_shared(gw->cfg)) {
+			/* One NIC, the private side on a VLAN of it: opened
+			 * once, with the larger MTU (see below). */
+			gw->ports[p] = gw->ports[PORT_PUBLIC];
+			continue;
+		}
+		if (p == PORT_PUBLIC && config_ports_shared(gw->cfg))
+			mtu = RTE_MAX(config_port_mtu(cp),
+				      config_port_mtu(&gw->cfg->ports[PORT_PRIVATE]));
+		if (port_open(cp->device, n_workers, mtu, gw->dp.pool, &gw->ports[p],
 			      perr, sizeof(perr)) < 0) {
 			snprintf(err, errlen, "%s:%u: [Port %s]: %s", gw->cfg->path, cp->line,
 				 names[p], perr);
@@ -169,6 +179,9 @@ static void log_startup(const struct gateway *gw)
 
 		if (!pc->present)
 			continue;
+		if (p == PORT_PRIVATE && config_ports_shared(gw->cfg))
+			printf("portcullisd: port private: shares %s with port public, "
+			       "VLAN %u\n", gw->cfg->ports[p].device, pc->vlan);
 		printf("portcullisd: port %s: %s (driver %s, dpdk port %u, %u queue(s)) "
 		       "mac %02x:%02x:%02x:%02x:%02x:%02x mtu %u vlan %u\n", names[p],
 		       gw->cfg->ports[p].device, pi->driver, pi->port_id, gw->dp.rx_queues,
@@ -374,8 +387,9 @@ static void shutdown_all(struct gateway *gw)
 	ctl_close(gw);
 	metrics_close(gw);
 	for (unsigned p = 0; p < PORT_COUNT; p++)
-		if (gw->cfg->ports[p].present && gw->dp.pool)
-			port_close(gw->ports[p].port_id);
+		if (gw->cfg->ports[p].present && gw->dp.pool &&
+		    !(p == PORT_PRIVATE && config_ports_shared(gw->cfg)))
+			port_close(gw->ports[p].port_id);       /* a shared NIC once */
 	gateway_stop(gw);
 	gateway_nat_stop(gw);
 	ratelimiter_destroy(gw->ratelimiter);

@@ -183,6 +183,9 @@ struct dp_port_conf {
 
 struct dp_tables {
 	struct dp_port_conf ports[PORT_COUNT];
+	/* Both ports on one DPDK port (one NIC, the private side on a VLAN
+	 * of it, the VLAN ids differ): polled once, split by VLAN id. */
+	bool shared_port;
 	struct ip_prefix tun_addrs[CONFIG_MAX_ADDRESSES]; /* [Interface] Address */
 	unsigned n_tun_addrs;
 	uint16_t listen_port;

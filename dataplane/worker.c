@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * The worker lcore loop: receive a burst on each port, classify it once into
+ * The worker lcore loop: receive a burst on each port (or, when both sides
+ * share one NIC, on that port, split by VLAN id), classify it once into
  * typed sub-bursts (data messages, handshake messages, ARP/ND exceptions,
  * IP to forward), run each stage over its sub-burst, transmit.  Handshake
  * messages and ARP/ND go to the control thread on rings, so X25519 and all
@@ -256,16 +257,14 @@ static void process(struct dp_ctx *c, struct sub_bursts *sb, unsigned port)
 	}
 }
 
-static unsigned poll_port(struct dp_ctx *c, unsigned port)
+/* Count, classify and process what one logical port received. */
+static void port_input(struct dp_ctx *c, unsigned port, struct rte_mbuf **pkts,
+		       unsigned n)
 {
-	const struct dp_port_conf *pc = &c->t->ports[port];
-	struct rte_mbuf *pkts[DP_BURST];
 	struct sub_bursts sb;
-	unsigned n;
 
-	n = rte_eth_rx_burst(pc->port_id, c->queue, pkts, DP_BURST);
 	if (n == 0)
-		return 0;
+		return;
 	sb.n_data = sb.n_handshake = sb.n_exception = sb.n_ip = 0;
 	c->st->port[port].rx_packets += n;
 	for (unsigned i = 0; i < n; i++) {
@@ -273,6 +272,56 @@ static unsigned poll_port(struct dp_ctx *c, unsigned port)
 		classify(c, pkts[i], port, &sb);
 	}
 	process(c, &sb, port);
+}
+
+static unsigned poll_port(struct dp_ctx *c, unsigned port)
+{
+	struct rte_mbuf *pkts[DP_BURST];
+	unsigned n;
+
+	n = rte_eth_rx_burst(c->t->ports[port].port_id, c->queue, pkts, DP_BURST);
+	port_input(c, port, pkts, n);
+	return n;
+}
+
+/* The 802.1Q id of a frame: 0 if untagged, or too short to tell (parse_l2
+ * then drops it as malformed, whichever side it lands on). */
+static uint16_t frame_vlan(const struct rte_mbuf *m)
+{
+	const struct eth_hdr *eth = rte_pktmbuf_mtod(m, const struct eth_hdr *);
+	const struct vlan_hdr *vh = (const void *)(eth + 1);
+
+	if (m->ol_flags & RTE_MBUF_F_RX_VLAN_STRIPPED)
+		return m->vlan_tci & 0xfff;
+	if (rte_pktmbuf_data_len(m) < sizeof(*eth) + sizeof(*vh) ||
+	    eth->type != rte_cpu_to_be_16(ETHERTYPE_VLAN))
+		return 0;
+	return rte_be_to_cpu_16(vh->tci) & 0xfff;
+}
+
+/*
+ * One NIC for both sides (t->shared_port): one RX burst, split by VLAN id
+ * into the private side's frames and the rest, each then processed as if
+ * it came from a port of its own.  The rest goes to the public side, whose
+ * parse_l2 drops a frame of a third VLAN as wrong_vlan, so such frames
+ * count as received on the public port, as they would on a NIC of its own.
+ * Order within each side is kept.
+ */
+static unsigned poll_shared(struct dp_ctx *c)
+{
+	struct rte_mbuf *pkts[DP_BURST], *priv[DP_BURST];
+	uint16_t priv_vlan = c->t->ports[PORT_PRIVATE].vlan;
+	unsigned n, n_pub = 0, n_priv = 0;
+
+	n = rte_eth_rx_burst(c->t->ports[PORT_PUBLIC].port_id, c->queue, pkts, DP_BURST);
+	for (unsigned i = 0; i < n; i++) {
+		if (frame_vlan(pkts[i]) == priv_vlan)
+			priv[n_priv++] = pkts[i];
+		else
+			pkts[n_pub++] = pkts[i];       /* n_pub <= i: in place */
+	}
+	port_input(c, PORT_PUBLIC, pkts, n_pub);
+	port_input(c, PORT_PRIVATE, priv, n_priv);
 	return n;
 }
 
@@ -317,9 +366,14 @@ int worker_main(void *arg)
 
 		c.t = rcu_dereference(dp->tables);
 		dp_ctx_begin_burst(&c, dp_now());
-		for (unsigned p = 0; p < PORT_COUNT; p++)
-			if (c.t->ports[p].present && c.queue < dp->rx_queues)
-				work += poll_port(&c, p);
+		if (c.t->shared_port) {
+			if (c.queue < dp->rx_queues)
+				work += poll_shared(&c);
+		} else {
+			for (unsigned p = 0; p < PORT_COUNT; p++)
+				if (c.t->ports[p].present && c.queue < dp->rx_queues)
+					work += poll_port(&c, p);
+		}
 		if (wa->index == 0)
 			work += drain_control_tx(&c);
 		if (!frag_tried && dp->nat) {    /* [NAT] added by a reload */

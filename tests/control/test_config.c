@@ -71,6 +71,10 @@ static const char *const good[] = {
 	/* 28 */ IFACE "FwMark = off\n",
 	/* 29 */ IFACE "FwMark = 0xffffffff\n",
 	/* 30 */ IFACE "FwMark = 4294967295\n",
+	/* 31 */ IFACE "[Port public]\nDevice = net_tap0,iface=a\nAddress = 192.0.2.1/24\n"
+		 "[Port private]\nDevice = net_tap0,iface=a\nVLAN = 4000\nAddress = 10.0.0.1/8\n",
+	/* 32 */ IFACE "[Port public]\nDevice = d\nVLAN = 7\nAddress = 192.0.2.1/24\n"
+		 "[Port private]\nDevice = d\nAddress = 10.0.0.1/8\n",
 };
 
 static void test_good_table(void **state)
@@ -189,6 +193,18 @@ static const struct bad_case bad[] = {
 	/* 84 */ { IFACE "FwMark = -1\n", "gw.conf:3: bad FwMark '-1' (must be" },
 	/* 85 */ { IFACE "FwMark =\n", "gw.conf:3: missing value for FwMark" },
 	/* 86 */ { IFACE "FwMark = 1\nFwMark = 2\n", "gw.conf:4: duplicate FwMark (first at line 3)" },
+	/* 87 */ { IFACE "[Port public]\nDevice = d\nAddress = 192.0.2.1/24\n"
+		   "[Port private]\nDevice = d\nAddress = 10.0.0.1/8\n",
+		   "gw.conf:6: [Port private] shares Device 'd' with [Port public] (line 3): the two "
+		   "need different VLAN ids (both are untagged; give [Port private] a VLAN)" },
+	/* 88 */ { IFACE "[Port public]\nDevice = d\nVLAN = 4000\nAddress = 192.0.2.1/24\n"
+		   "[Port private]\nDevice = d\nVLAN = 4000\nAddress = 10.0.0.1/8\n",
+		   "gw.conf:7: [Port private] shares Device 'd' with [Port public] (line 3): the two "
+		   "need different VLAN ids (both are VLAN 4000)" },
+	/* 89 */ { IFACE "[Port public]\nDevice = net_tap0,iface=a\nAddress = 192.0.2.1/24\n"
+		   "[Port private]\nDevice = net_tap0\nVLAN = 4000\nAddress = 10.0.0.1/8\n",
+		   "gw.conf:6: [Port private] Device 'net_tap0' names the device of [Port public] "
+		   "(line 3) with other options: to share it, give both the same Device" },
 };
 
 static void test_bad_table(void **state)

@@ -69,6 +69,11 @@ GW_DEV_ARGS=${GW_DEV_ARGS:-}
 GW_PMD=${GW_PMD:-net_af_packet}
 # 802.1Q id on the private side (0: untagged); set before topo_gateway.
 GW_PRIV_VLAN=${GW_PRIV_VLAN:-0}
+# 1: one NIC for both sides (a single-NIC dedicated server): the private
+# port is the public port's device on VLAN GW_PRIV_VLAN, and the private
+# host sits on the public switch (its namespace "host", interface e0).
+# Set before topo_gateway, together with GW_PRIV_VLAN.
+GW_SINGLE_NIC=${GW_SINGLE_NIC:-0}
 # See "Hooks" above.
 GW_PUB_GATEWAY=${GW_PUB_GATEWAY:-}
 GW_EXTRA_CONF=${GW_EXTRA_CONF:-}
@@ -380,7 +385,11 @@ topo_gateway() {
 		fail "cannot create bridge"
 	ip -n "$(ns net)" link set "$(ifn br)" up
 	pubnet_attach gw pub
-	veth_add gw priv host e0
+	if ((GW_SINGLE_NIC)); then
+		pubnet_attach host e0
+	else
+		veth_add gw priv host e0
+	fi
 	local a hif=e0
 	# A tagged private side has no kernel host here (no 8021q module on
 	# these machines): the test brings its own (tests/interop/vlan_host.py).
@@ -615,7 +624,8 @@ gateway_start_daemon() {
 	esac
 	# The DPDK process owns the veths: the kernel must not answer ARP or
 	# send IPv6 chatter of its own on them.
-	ns_sysctl gw "net.ipv6.conf.$(ifn pub).disable_ipv6=1" "net.ipv6.conf.$(ifn priv).disable_ipv6=1"
+	ns_sysctl gw "net.ipv6.conf.$(ifn pub).disable_ipv6=1"
+	((GW_SINGLE_NIC)) || ns_sysctl gw "net.ipv6.conf.$(ifn priv).disable_ipv6=1"
 	(
 		umask 077
 		{
@@ -629,7 +639,11 @@ gateway_start_daemon() {
 			[[ -z $GW_PUB_GATEWAY ]] || echo "Gateway = $GW_PUB_GATEWAY"
 			echo
 			echo "[Port private]"
-			echo "Device = ${GW_PMD}1,iface=$(ifn priv)$GW_DEV_ARGS"
+			if ((GW_SINGLE_NIC)); then
+				echo "Device = ${GW_PMD}0,iface=$(ifn pub)$GW_DEV_ARGS"
+			else
+				echo "Device = ${GW_PMD}1,iface=$(ifn priv)$GW_DEV_ARGS"
+			fi
 			for a in "${GW_PRIV_ADDRS[@]}"; do echo "Address = $a"; done
 			if ((GW_PRIV_VLAN)); then echo "VLAN = $GW_PRIV_VLAN"; fi
 			echo

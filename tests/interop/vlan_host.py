@@ -4,8 +4,12 @@
 8021q module): answers tagged ARP and ICMP echo for its address, and checks
 that the gateway ignores frames of another VLAN or untagged ones.
 
-usage: vlan_host.py IFACE MY_IP GW_IP VLAN SECONDS
+usage: vlan_host.py IFACE MY_IP GW_IP VLAN SECONDS [--tagged-only] [--ping ADDR]
 Prints "served N echo" at the end, and "wrong-vlan replies N" for the probe.
+--tagged-only: probe another VLAN only, not untagged frames (on a NIC that
+the private VLAN shares with the public side, untagged frames are public).
+--ping ADDR: before "ready", ping ADDR through the gateway (the NAT, for an
+address outside) and print "remote echo N/3".
 """
 import sys
 import time
@@ -14,6 +18,9 @@ from scapy.all import (ARP, ICMP, IP, Dot1Q, Ether, conf, get_if_hwaddr,
                        sendp, sniff, srp1)
 
 iface, my_ip, gw_ip, vlan, seconds = sys.argv[1:6]
+options = sys.argv[6:]
+tagged_only = "--tagged-only" in options
+ping_dst = options[options.index("--ping") + 1] if "--ping" in options else None
 vlan, seconds = int(vlan), float(seconds)
 my_mac = get_if_hwaddr(iface)
 conf.verb = 0
@@ -50,7 +57,7 @@ def gateway_mac():
 def wrong_vlan_probe(gw_mac):
     """Echo requests untagged and on another VLAN must get no answer."""
     replies = 0
-    for layer in (Dot1Q(vlan=vlan + 1), None):
+    for layer in (Dot1Q(vlan=vlan + 1),) + (() if tagged_only else (None,)):
         frame = Ether(dst=gw_mac, src=my_mac)
         if layer is not None:
             frame = frame / layer
@@ -66,6 +73,16 @@ ok = srp1(Ether(dst=gw_mac, src=my_mac) / Dot1Q(vlan=vlan) /
 print("gateway echo " + ("ok" if ok is not None and Dot1Q in ok else "missing"),
       flush=True)
 wrong_vlan_probe(gw_mac)
+if ping_dst is not None:
+    got = 0
+    for seq in range(3):
+        reply = srp1(Ether(dst=gw_mac, src=my_mac) / Dot1Q(vlan=vlan) /
+                     IP(src=my_ip, dst=ping_dst) / ICMP(id=9, seq=seq),
+                     iface=iface, timeout=2)
+        if reply is not None and Dot1Q in reply and ICMP in reply and \
+                reply[IP].src == ping_dst and reply[ICMP].type == 0:
+            got += 1
+    print(f"remote echo {got}/3", flush=True)
 print("ready", flush=True)
 sniff(iface=iface, prn=answer, store=False, timeout=seconds)
 print(f"served {served} echo", flush=True)
