@@ -29,6 +29,7 @@ enum config_limits {
 	CONFIG_MAX_FILE_SIZE = 16 << 20,    /* config file and text given */
 	CONFIG_DEFAULT_LISTEN_PORT = 51820, /* when ListenPort is absent */
 	CONFIG_DEFAULT_PORT_MTU = 1500,     /* when a [Port] has no MTU */
+	CONFIG_IFNAMSIZ = 16,               /* Linux IFNAMSIZ, with the NUL */
 };
 
 enum config_port_id { PORT_PUBLIC = 0, PORT_PRIVATE = 1, PORT_COUNT = 2 };
@@ -70,6 +71,9 @@ struct config_port {
 	uint16_t mtu;                       /* 0: default (1500) */
 	struct config_route *routes;
 	size_t n_routes;
+	/* [Port public] HostInterface: the exception TAP that carries the
+	 * host's own traffic in full PMD mode ("" when not given). */
+	char host_iface[CONFIG_IFNAMSIZ];
 	unsigned line;
 };
 

@@ -15,6 +15,7 @@
 #define _GNU_SOURCE
 #endif
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -624,6 +625,26 @@ static int port_device(struct config_parser *p, const struct config_key *key,
 	return 0;
 }
 
+/* HostInterface = NAME: a Linux interface name (IFNAMSIZ, and the
+ * characters that need no quoting in a vdev string or a shell). */
+static int port_host_iface(struct config_parser *p, const struct config_key *key,
+			   char *value)
+{
+	size_t n = strlen(value);
+
+	if (p->port != &p->cfg->ports[PORT_PUBLIC])
+		return config_bad(p, "%s is only for [Port public]", key->name);
+	if (n == 0 || n >= sizeof(p->port->host_iface))
+		return config_bad(p, "bad %s %s (1 to %zu characters)", key->name,
+				  config_quote(p, value), sizeof(p->port->host_iface) - 1);
+	for (const char *c = value; *c; c++)
+		if (!isalnum((unsigned char)*c) && *c != '_' && *c != '-' && *c != '.')
+			return config_bad(p, "bad %s %s (letters, digits, '_', '-', '.')",
+					  key->name, config_quote(p, value));
+	memcpy(p->port->host_iface, value, n + 1);
+	return 0;
+}
+
 static int port_address_item(struct config_parser *p,
 			     const struct config_key *key, char *item)
 {
@@ -767,6 +788,7 @@ static const struct config_key keys[] = {
 	{ "VLAN", SECTION_PORT, 0, port_vlan },
 	{ "MTU", SECTION_PORT, 0, port_mtu },
 	{ "Route", SECTION_PORT, KEY_REPEATABLE, port_route },
+	{ "HostInterface", SECTION_PORT, 0, port_host_iface },
 };
 
 _Static_assert(sizeof(keys) / sizeof(keys[0]) <= CONFIG_KEY_SLOTS,

@@ -163,6 +163,8 @@ void gateway_stats_sum(const struct gateway *gw, struct dp_lcore_stats *out)
 		out->handshakes_rx += s->handshakes_rx;
 		out->handshakes_tx += s->handshakes_tx;
 		out->icmp_tx += s->icmp_tx;
+		out->host_to_tap += s->host_to_tap;
+		out->host_from_tap += s->host_from_tap;
 	}
 }
 
@@ -184,6 +186,10 @@ void gateway_stats_print(const struct gateway *gw, FILE *f)
 	fprintf(f, "stat handshakes_rx %lu\n", s.handshakes_rx);
 	fprintf(f, "stat handshakes_tx %lu\n", s.handshakes_tx);
 	fprintf(f, "stat icmp_tx %lu\n", s.icmp_tx);
+	if (gw->has_host_port) {
+		fprintf(f, "stat host_to_tap %lu\n", s.host_to_tap);
+		fprintf(f, "stat host_from_tap %lu\n", s.host_from_tap);
+	}
 	gateway_nat_stats_print(gw, f);
 	for (unsigned d = 0; d < DROP_COUNT; d++)
 		fprintf(f, "drop %s %lu\n", dp_drop_names[d], s.drops[d]);

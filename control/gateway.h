@@ -42,6 +42,8 @@ struct gateway {
 	struct cookie_checker cookie_checker;
 	struct ratelimiter *ratelimiter;
 	struct port_info ports[PORT_COUNT];
+	struct port_info host_port;            /* the exception TAP, if any */
+	bool has_host_port;
 	struct dp_ctx ctx;                     /* the control thread's */
 	unsigned n_staged;                     /* mbufs in all staged queues */
 	struct deferred *deferred;

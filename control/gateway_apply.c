@@ -286,6 +286,9 @@ static int tables_build(struct gateway *gw, struct plan *pl, char *err, size_t e
 	       cfg->iface.n_addresses * sizeof(cfg->iface.addresses[0]));
 	t->listen_port = cfg->iface.listen_port;
 	t->tunnel_mtu = config_tunnel_mtu(cfg);
+	t->has_host_port = gw->has_host_port;
+	t->host_port_id = gw->host_port.port_id;
+	memcpy(t->host_mac, gw->host_port.mac, 6);
 	t->allowedips = allowedips_create();
 	if (t->allowedips == NULL)
 		goto nomem;
@@ -321,8 +324,9 @@ static int check_static(const struct gateway *gw, const struct config *next,
 		const struct config_port *a = &cur->ports[p], *b = &next->ports[p];
 
 		if (a->present != b->present ||
-		    (a->present && (strcmp(a->device, b->device) != 0 || a->mtu != b->mtu))) {
-			snprintf(err, errlen, "%s:%u: [Port %s] Device and MTU cannot change "
+		    (a->present && (strcmp(a->device, b->device) != 0 || a->mtu != b->mtu ||
+				    strcmp(a->host_iface, b->host_iface) != 0))) {
+			snprintf(err, errlen, "%s:%u: [Port %s] Device, MTU and HostInterface cannot change "
 				 "while portcullisd runs (restart it)", next->path,
 				 b->line ? b->line : a->line, names[p]);
 			return -EBUSY;

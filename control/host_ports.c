@@ -229,14 +229,22 @@ int host_ports_check_host(const struct config *cfg, const char *proc_range,
 	struct ip_addr ext;
 	int ret;
 
-	if (!pub->present || !host_ports_nat_address(cfg, &ext) ||
-	    host_ports_device_iface(pub->device, ifname, sizeof(ifname)) < 0)
+	if (!pub->present || !host_ports_nat_address(cfg, &ext))
 		return 0;
-	if (!host_ports_iface_has_addr(ifname, &ext, &ret)) {
-		if (ret < 0)
-			snprintf(err, errlen, "cannot list the host's addresses: %s",
-				 strerror(-ret));
-		return ret;
+	if (pub->host_iface[0]) {
+		/* Full PMD mode: the host's addresses go on the exception TAP,
+		 * which the daemon has not created yet, and the host's traffic
+		 * reaches it through the gateway: count the address as shared. */
+		snprintf(ifname, sizeof(ifname), "%s", pub->host_iface);
+	} else {
+		if (host_ports_device_iface(pub->device, ifname, sizeof(ifname)) < 0)
+			return 0;
+		if (!host_ports_iface_has_addr(ifname, &ext, &ret)) {
+			if (ret < 0)
+				snprintf(err, errlen, "cannot list the host's addresses: %s",
+					 strerror(-ret));
+			return ret;
+		}
 	}
 	config_addr_format(addr, sizeof(addr), &ext);
 	ret = read_range(proc_range, &host);

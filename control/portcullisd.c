@@ -134,6 +134,36 @@ static int create_rings(struct gateway *gw, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * [Port public] HostInterface: the exception TAP of full PMD mode, one more
+ * DPDK port (net_tap) with a queue per worker.  It gets the public port's
+ * MAC, so that what the host sends through it (ARP included, whose sender
+ * hardware address the gateway does not rewrite) shows the neighbours the
+ * one MAC the provider knows, and the host and the gateway can share the
+ * public address.  Called after the public port is open.
+ */
+static int open_host_port(struct gateway *gw, unsigned n_workers, char *err,
+			  size_t errlen)
+{
+	const struct config_port *cp = &gw->cfg->ports[PORT_PUBLIC];
+	const uint8_t *m = gw->ports[PORT_PUBLIC].mac;
+	char device[128], perr[256];
+
+	if (cp->host_iface[0] == '\0')
+		return 0;
+	snprintf(device, sizeof(device),
+		 "net_tap_host0,iface=%s,mac=%02x:%02x:%02x:%02x:%02x:%02x",
+		 cp->host_iface, m[0], m[1], m[2], m[3], m[4], m[5]);
+	if (port_open(device, n_workers, config_port_mtu(cp), gw->dp.pool,
+		      &gw->host_port, perr, sizeof(perr)) < 0) {
+		snprintf(err, errlen, "%s:%u: [Port public] HostInterface %s: %s",
+			 gw->cfg->path, cp->line, cp->host_iface, perr);
+		return -ENODEV;
+	}
+	gw->has_host_port = true;
+	return 0;
+}
+
 static int open_ports(struct gateway *gw, unsigned n_workers, char *err, size_t errlen)
 {
 	static const char *const names[PORT_COUNT] = { "public", "private" };
@@ -163,6 +193,10 @@ static int open_ports(struct gateway *gw, unsigned n_workers, char *err, size_t 
 		}
 		nq = RTE_MIN(nq, gw->ports[p].rx_queues);
 	}
+	if (open_host_port(gw, n_workers, err, errlen) < 0)
+		return -ENODEV;
+	if (gw->has_host_port)
+		nq = RTE_MIN(nq, gw->host_port.rx_queues);
 	gw->dp.rx_queues = (uint16_t)nq;
 	return 0;
 }
@@ -201,6 +235,15 @@ static void log_startup(const struct gateway *gw)
 			       pc->routes[i].via.family ? "via " : "connected",
 			       pc->routes[i].via.family ? via : "");
 		}
+	}
+	if (gw->has_host_port) {
+		const uint8_t *m = gw->host_port.mac;
+
+		printf("portcullisd: port public: host interface %s (dpdk port %u, "
+		       "%u queue(s)) mac %02x:%02x:%02x:%02x:%02x:%02x: the host's "
+		       "own traffic\n", gw->cfg->ports[PORT_PUBLIC].host_iface,
+		       gw->host_port.port_id, gw->host_port.rx_queues,
+		       m[0], m[1], m[2], m[3], m[4], m[5]);
 	}
 	config_key_to_base64(key, gw->identity.static_public);
 	if (gw->cfg->iface.mtu)
@@ -390,6 +433,8 @@ static void shutdown_all(struct gateway *gw)
 		if (gw->cfg->ports[p].present && gw->dp.pool &&
 		    !(p == PORT_PRIVATE && config_ports_shared(gw->cfg)))
 			port_close(gw->ports[p].port_id);       /* a shared NIC once */
+	if (gw->has_host_port)
+		port_close(gw->host_port.port_id);      /* the TAP goes with it */
 	gateway_stop(gw);
 	gateway_nat_stop(gw);
 	ratelimiter_destroy(gw->ratelimiter);

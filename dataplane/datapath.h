@@ -113,6 +113,7 @@ struct dp_lcore_stats {
 	struct dp_port_stats port[PORT_COUNT];
 	uint64_t decap_packets, encap_packets, keepalives_rx;
 	uint64_t handshakes_rx, handshakes_tx, icmp_tx;
+	uint64_t host_to_tap, host_from_tap;   /* the exception TAP, frames */
 } __attribute__((aligned(64)));
 
 /* --- Peers and keypairs ------------------------------------------------- */
@@ -199,6 +200,11 @@ struct dp_tables {
 	/* MSS clamps by path (0: off), from [NAT] MSSClamp. */
 	uint16_t mss_tunnel[2];                /* [0] IPv4, [1] IPv6 */
 	uint16_t mss_public;                   /* IPv4 NAT path */
+	/* [Port public] HostInterface: the host's own traffic on the public
+	 * port is exchanged with this TAP (dataplane/host_tap.c). */
+	bool has_host_port;
+	uint16_t host_port_id;                 /* DPDK port of the TAP */
+	uint8_t host_mac[6];
 };
 
 /* --- Receiver index -> keypair ------------------------------------------- */

@@ -78,6 +78,12 @@ static bool forward_maybe(const struct nat_config *conf, uint8_t proto,
 	return conf->forward_ports[b / 64] >> (b % 64) & 1;
 }
 
+bool nat_forward_port_maybe(const struct nat_config *conf, uint8_t proto,
+			    uint16_t port)
+{
+	return forward_maybe(conf, proto, 0, port);
+}
+
 static void external_addr_add(struct nat_config *conf, const struct ip_addr *a)
 {
 	if (a->family != IP_V4 || conf->n_external_addrs > NAT_MAX_EXTERNAL)

@@ -156,6 +156,11 @@ bool nat_hairpin_target(struct nat *nat, const struct nat_config *conf,
 int nat_config_index(struct nat_config *conf);
 void nat_config_index_free(struct nat_config *conf);
 
+/* Could a forward use this external port (network order) for proto?
+ * Answered from the forward bitmap; true when it cannot tell. */
+bool nat_forward_port_maybe(const struct nat_config *conf, uint8_t proto,
+			    uint16_t port);
+
 /* Is addr one of the external addresses (ExternalAddress or a forward's)? */
 bool nat_is_external(const struct nat_config *conf, const uint8_t addr[4]);
 

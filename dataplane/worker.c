@@ -5,7 +5,9 @@
  * typed sub-bursts (data messages, handshake messages, ARP/ND exceptions,
  * IP to forward), run each stage over its sub-burst, transmit.  Handshake
  * messages and ARP/ND go to the control thread on rings, so X25519 and all
- * table changes stay off this loop.
+ * table changes stay off this loop.  With [Port public] HostInterface the
+ * host's own traffic is one more sub-burst, to the exception TAP, which
+ * each worker also polls on its queue (host_tap.c).
  */
 #include "worker.h"
 
@@ -21,6 +23,7 @@
 #include <rte_ring.h>
 
 #include "datapath.h"
+#include "host_tap.h"
 #include "l3.h"
 #include "nat.h"
 #include "nat_stage.h"
@@ -33,7 +36,8 @@ struct sub_bursts {
 	struct rte_mbuf *handshake[DP_BURST];  /* types 1-3 */
 	struct rte_mbuf *exception[DP_BURST];  /* ARP, ND */
 	struct rte_mbuf *ip[DP_BURST];         /* to forward or answer */
-	unsigned n_data, n_handshake, n_exception, n_ip;
+	struct rte_mbuf *host[DP_BURST];       /* to the host's TAP */
+	unsigned n_data, n_handshake, n_exception, n_ip, n_host;
 };
 
 static bool is_our_mac_or_group(const struct dp_port_conf *pc, const uint8_t *dst)
@@ -146,6 +150,30 @@ static bool classify_wg(struct dp_ctx *c, struct rte_mbuf *m, uint16_t msg_off,
 	}
 }
 
+/* An ARP reply or a neighbour advertisement reached the gateway's MAC,
+ * which the host's TAP shares: the host may have asked, so it gets a copy
+ * while the gateway reads the original as usual. */
+static void copy_answer_to_host(struct dp_ctx *c, struct rte_mbuf *m,
+				struct sub_bursts *sb)
+{
+	const uint8_t *l3 = rte_pktmbuf_mtod_offset(m, const uint8_t *,
+						    pkt_meta(m)->l3_off);
+	uint32_t avail = rte_pktmbuf_data_len(m) - pkt_meta(m)->l3_off;
+	struct rte_mbuf *copy;
+
+	if (pkt_meta(m)->kind == PKT_ARP) {
+		const struct arp_hdr *a = (const void *)l3;
+
+		if (avail < sizeof(*a) || a->oper != rte_cpu_to_be_16(ARP_OP_REPLY))
+			return;
+	} else if (l3[sizeof(struct ipv6_hdr)] != ICMP6_NEIGHBOR_ADVERT) {
+		return;                        /* is_nd checked the length */
+	}
+	copy = host_tap_copy(c, m);
+	if (copy)
+		sb->host[sb->n_host++] = copy;
+}
+
 static void classify(struct dp_ctx *c, struct rte_mbuf *m, unsigned port,
 		     struct sub_bursts *sb)
 {
@@ -168,6 +196,8 @@ static void classify(struct dp_ctx *c, struct rte_mbuf *m, unsigned port,
 	meta->in_port = (uint8_t)port;
 	if (type == ETHERTYPE_ARP) {
 		meta->kind = PKT_ARP;
+		if (port == PORT_PUBLIC && c->t->has_host_port)
+			copy_answer_to_host(c, m, sb);
 		sb->exception[sb->n_exception++] = m;
 		return;
 	}
@@ -185,6 +215,8 @@ static void classify(struct dp_ctx *c, struct rte_mbuf *m, unsigned port,
 	meta->l3_family = family;
 	if (family == IP_V6 && is_nd(ip, len)) {
 		meta->kind = PKT_ND;
+		if (port == PORT_PUBLIC && c->t->has_host_port)
+			copy_answer_to_host(c, m, sb);
 		sb->exception[sb->n_exception++] = m;
 		return;
 	}
@@ -193,6 +225,10 @@ static void classify(struct dp_ctx *c, struct rte_mbuf *m, unsigned port,
 		if (msg_off) {
 			if (!classify_wg(c, m, msg_off, sb))
 				dp_drop(c->st, m, DROP_wg_bad_type);
+			return;
+		}
+		if (c->t->has_host_port && host_tap_wants(c->t, ip, len, family)) {
+			sb->host[sb->n_host++] = m;
 			return;
 		}
 	}
@@ -255,6 +291,7 @@ static void process(struct dp_ctx *c, struct sub_bursts *sb, unsigned port)
 			continue;
 		l3_forward(c, m, FROM_PRIVATE, UINT32_MAX);
 	}
+	host_tap_send(c, sb->host, sb->n_host);
 }
 
 /* Count, classify and process what one logical port received. */
@@ -265,7 +302,7 @@ static void port_input(struct dp_ctx *c, unsigned port, struct rte_mbuf **pkts,
 
 	if (n == 0)
 		return;
-	sb.n_data = sb.n_handshake = sb.n_exception = sb.n_ip = 0;
+	sb.n_data = sb.n_handshake = sb.n_exception = sb.n_ip = sb.n_host = 0;
 	c->st->port[port].rx_packets += n;
 	for (unsigned i = 0; i < n; i++) {
 		c->st->port[port].rx_bytes += rte_pktmbuf_pkt_len(pkts[i]);
@@ -374,6 +411,8 @@ int worker_main(void *arg)
 				if (c.t->ports[p].present && c.queue < dp->rx_queues)
 					work += poll_port(&c, p);
 		}
+		if (c.t->has_host_port && c.queue < dp->rx_queues)
+			work += host_tap_poll(&c);
 		if (wa->index == 0)
 			work += drain_control_tx(&c);
 		if (!frag_tried && dp->nat) {    /* [NAT] added by a reload */

@@ -205,6 +205,14 @@ static const struct bad_case bad[] = {
 		   "[Port private]\nDevice = net_tap0\nVLAN = 4000\nAddress = 10.0.0.1/8\n",
 		   "gw.conf:6: [Port private] Device 'net_tap0' names the device of [Port public] "
 		   "(line 3) with other options: to share it, give both the same Device" },
+	/* 90 */ { IFACE "[Port private]\nHostInterface = host0\n",
+		   "gw.conf:4: HostInterface is only for [Port public]" },
+	/* 91 */ { IFACE "[Port public]\nHostInterface = abcdefghijklmnop\n",
+		   "gw.conf:4: bad HostInterface 'abcdefghijklmnop' (1 to 15 characters)" },
+	/* 92 */ { IFACE "[Port public]\nHostInterface = host0,mac=x\n",
+		   "gw.conf:4: bad HostInterface 'host0,mac=x' (letters, digits, '_', '-', '.')" },
+	/* 93 */ { IFACE "[Port public]\nHostInterface = a\nHostInterface = b\n",
+		   "gw.conf:5: duplicate HostInterface (first at line 4)" },
 };
 
 static void test_bad_table(void **state)
@@ -284,6 +292,7 @@ static const char wg_quick_file[] =
 	"Address = 2001:db8:1::2/64\n"
 	"Gateway = 203.0.113.1\n"
 	"Gateway = fe80::1\n"
+	"HostInterface = host0\n"
 	"\n"
 	"[Port private]\n"
 	"Device = 0000:01:00.0\n"
@@ -346,6 +355,8 @@ static void check_wg_quick_ports(const struct config *cfg)
 
 	assert_true(pub->present);
 	assert_string_equal(pub->device, "net_af_xdp0,iface=eth0");
+	assert_string_equal(pub->host_iface, "host0");
+	assert_string_equal(priv->host_iface, "");
 	assert_int_equal(pub->n_addresses, 2);
 	assert_prefix(&pub->addresses[1], "2001:db8:1::2/64");
 	config_addr_format(buf, sizeof(buf), &pub->gateway4);

@@ -38,6 +38,9 @@
 #                   gateway ignores it, so a test that needs it in both modes
 #                   wants a helper that models it there, as gateway_nat does
 #   gateway_nat     the [NAT] section, for both modes (see there)
+#   GW_HOST_IFACE   HostInterface of [Port public] (the exception TAP of full
+#                   PMD mode, created in the gateway's namespace); default
+#                   none, and portcullisd mode only
 
 PC_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 GATEWAY=${GATEWAY:-portcullisd}
@@ -77,6 +80,7 @@ GW_SINGLE_NIC=${GW_SINGLE_NIC:-0}
 # See "Hooks" above.
 GW_PUB_GATEWAY=${GW_PUB_GATEWAY:-}
 GW_EXTRA_CONF=${GW_EXTRA_CONF:-}
+GW_HOST_IFACE=${GW_HOST_IFACE:-}
 # topo_internet: public hosts in namespace "inet" (all on the public switch,
 # with no route to the private networks), and "far", one router hop behind
 # inet, for TTL and routing checks.
@@ -637,6 +641,7 @@ gateway_start_daemon() {
 			echo "Device = ${GW_PMD}0,iface=$(ifn pub)$GW_DEV_ARGS"
 			for a in "${GW_PUB_ADDRS[@]}"; do echo "Address = $a"; done
 			[[ -z $GW_PUB_GATEWAY ]] || echo "Gateway = $GW_PUB_GATEWAY"
+			[[ -z $GW_HOST_IFACE ]] || echo "HostInterface = $GW_HOST_IFACE"
 			echo
 			echo "[Port private]"
 			if ((GW_SINGLE_NIC)); then

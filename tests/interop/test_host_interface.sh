@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+#
+# Full PMD mode's exception path: [Port public] HostInterface makes the
+# daemon create a TAP in the gateway's namespace, and the host's own
+# traffic on the public port goes through it both ways while the gateway
+# keeps WireGuard, the tunnel and the NAT.  The host puts the gateway's
+# public address 203.0.113.1 on the TAP, as a Hetzner server with one IPv4
+# would.  Checked, with a road warrior's tunnel up:
+#  - a public host reaches an SSH-like TCP service of the host (port 22)
+#    and pings the host (the kernel answers, through the TAP);
+#  - the host's own outgoing traffic: it pings a public host (its ARP goes
+#    out through the TAP, the reply comes back as a copy) and opens a TCP
+#    connection to one;
+#  - with [NAT] on the same address, the private host's traffic through
+#    the NAT and the host's own connections share 203.0.113.1;
+#  - the TAP is gone once the daemon stops.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+pc_init test_host_interface
+gateway_is_daemon || pc_skip "HostInterface is a portcullisd feature"
+
+PUBHOST=203.0.113.7
+topo_gateway
+peer_add rw 203.0.113.2/24 10.200.0.2/32
+gateway_peer rw 10.200.0.2/32
+ns_add pub
+pubnet_attach pub e0 "$PUBHOST/24"
+GW_HOST_IFACE=$(ifn host)
+TAP=$GW_HOST_IFACE
+# Full PMD mode takes the NIC from the kernel; net_af_packet, standing in
+# for it here, does not: the gateway namespace's kernel would still take
+# the frames on the veth, and with 203.0.113.1 on the TAP it would answer
+# them (RSTs for the NAT's connections, port unreachables for WireGuard).
+# Drop them at the veth's ingress hook, which runs after the packet
+# socket's tap, so the daemon still gets them all.
+nsx gw nft add table netdev pc_hostif || fail "nft table"
+nsx gw nft add chain netdev pc_hostif in \
+	"{ type filter hook ingress device $(ifn pub) priority 0; policy drop; }" ||
+	fail "nft ingress chain on $(ifn pub)"
+
+# host_up: give the TAP the host's address (the daemon just created it).
+host_up() {
+	nsx gw ip link show "$TAP" >/dev/null 2>&1 || fail "no TAP $TAP in the gateway's namespace"
+	ip -n "$(ns gw)" addr add 203.0.113.1/24 dev "$TAP" || fail "address on $TAP"
+	ip -n "$(ns gw)" link set "$TAP" up || fail "link up $TAP"
+	nsx gw ethtool -K "$TAP" tx off >/dev/null 2>&1 || true
+}
+
+# line_check: a plain TCP listener of the host on 203.0.113.1:22 answers a
+# line from the public host.
+line_check() {
+	local so=$PC_TMP/ssh-server.$RANDOM out t
+	: >"$so"
+	nsx gw timeout 30 "$PC_PYTHON" -c '
+import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("203.0.113.1", 22)); s.listen(1)
+print("listening", flush=True)
+c, _ = s.accept()
+line = c.makefile().readline()
+c.sendall(b"SSH-2.0-host " + line.encode())
+c.close()' >"$so" 2>&1 &
+	for ((t = 0; t < 50; t++)); do
+		grep -q listening "$so" && break
+		sleep 0.1
+	done
+	grep -q listening "$so" || fail "listener on the host did not start: $(cat "$so")"
+	out=$(nsx pub timeout 20 "$PC_PYTHON" -c '
+import socket
+c = socket.create_connection(("203.0.113.1", 22), timeout=15)
+c.sendall(b"hello\n")
+print(c.makefile().readline().strip())' 2>&1) || fail "TCP to the host's port 22: $out"
+	[[ $out == "SSH-2.0-host hello" ]] || fail "the host's port 22 answered '$out'"
+	step "public host -> host's TCP port 22 ok"
+}
+
+gateway_start
+grep -q "host interface $TAP" "$PC_GW_LOG" || fail "no host interface in the start-up log"
+host_up
+peer_to_gw rw 10.0.0.0/24 "$GW_EP4" 25
+wait_handshake rw
+
+line_check
+ping_ok pub 203.0.113.1 3
+ping_ok gw "$PUBHOST" 3
+tcp_check pub "$PUBHOST" gw 2
+ping_ok rw 10.0.0.2 5
+tcp_check host 10.0.0.2 rw 2
+v=$(gateway_counter stat host_to_tap)
+[[ $v -ge 1 ]] || fail "stat host_to_tap is $v, want >= 1"
+v=$(gateway_counter stat host_from_tap)
+[[ $v -ge 1 ]] || fail "stat host_from_tap is $v, want >= 1"
+
+step "restart with [NAT] on the shared address"
+gateway_stop
+if nsx gw ip link show "$TAP" >/dev/null 2>&1; then fail "TAP $TAP left behind after the daemon stopped"; fi
+step "TAP gone after the daemon stopped"
+# The host's ephemeral ports (ip_local_port_range, 32768-60999 here) and
+# the NAT's must not overlap on a shared address: the daemon checks.
+gateway_nat "Masquerade = 10.0.0.0/24" "PortRange = 20000-29999"
+gateway_start
+host_up
+line_check
+tcp_check pub "$PUBHOST" gw 1
+ping_ok host "$PUBHOST" 3
+tcp_check pub "$PUBHOST" host 1
+v=$(gateway_nat_counter translated)
+[[ $v -ge 1 ]] || fail "nat translated is $v, want >= 1"
+gateway_stop
+if nsx gw ip link show "$TAP" >/dev/null 2>&1; then fail "TAP $TAP left behind after the daemon stopped"; fi
+pc_pass
