@@ -234,7 +234,7 @@ void config_api_diff(const struct config *cur, const struct config *next,
 	const struct config_port *a = &cur->ports[PORT_PRIVATE], *b = &next->ports[PORT_PRIVATE];
 
 	/* Quadratic in the sync's peers: a plan is asked for by hand. */
-	for (size_t i = 0; i < next->n_peers; i++) {
+	for (size_t i = 0; ops->peer && i < next->n_peers; i++) {
 		const struct config_peer *np = &next->peers[i], *op;
 
 		if (!np->from_api)
@@ -245,13 +245,13 @@ void config_api_diff(const struct config *cur, const struct config *next,
 		else if (!peer_same(op, np))
 			ops->peer(CONFIG_API_CHANGE, op, np, ctx);
 	}
-	for (size_t i = 0; i < cur->n_peers; i++)
+	for (size_t i = 0; ops->peer && i < cur->n_peers; i++)
 		if (cur->peers[i].from_api && !api_peer(next, cur->peers[i].public_key))
 			ops->peer(CONFIG_API_REMOVE, &cur->peers[i], NULL, ctx);
-	for (size_t i = 0; i < b->n_routes; i++)
+	for (size_t i = 0; ops->route && i < b->n_routes; i++)
 		if (b->routes[i].from_api && !has_api_route(cur, &b->routes[i]))
 			ops->route(CONFIG_API_ADD, &b->routes[i], ctx);
-	for (size_t i = 0; i < a->n_routes; i++)
+	for (size_t i = 0; ops->route && i < a->n_routes; i++)
 		if (a->routes[i].from_api && !has_api_route(next, &a->routes[i]))
 			ops->route(CONFIG_API_REMOVE, &a->routes[i], ctx);
 }

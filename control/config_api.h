@@ -32,7 +32,8 @@ struct config_api_diff_ops {
 		      void *ctx);
 };
 
-/* What going from cur to next does to the sync's peers and routes. */
+/* What going from cur to next does to the sync's peers and routes (a NULL
+ * callback skips its kind). */
 void config_api_diff(const struct config *cur, const struct config *next,
 		     const struct config_api_diff_ops *ops, void *ctx);
 

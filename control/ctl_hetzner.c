@@ -101,23 +101,11 @@ static const char *const change_names[] = {
 	[CONFIG_API_REMOVE] = "remove",
 };
 
-/* Routes are written after the peers: collected first. */
-struct route_list {
-	struct config_route r[HZ_MAX_ROUTES];
-	enum config_api_change what[HZ_MAX_ROUTES];
-	size_t n;
-};
-
-struct plan_ctx {
-	struct jsonw *w;
-	struct route_list *routes;
-};
-
 static void plan_peer(enum config_api_change what, const struct config_peer *old,
 		      const struct config_peer *next, void *ctx)
 {
 	const struct config_peer *p = next ? next : old;
-	struct jsonw *w = ((struct plan_ctx *)ctx)->w;
+	struct jsonw *w = ctx;
 	char buf[80], label[HZ_LABEL_LEN + 1];
 
 	jsonw_object_begin(w);
@@ -145,19 +133,15 @@ static void plan_peer(enum config_api_change what, const struct config_peer *old
 
 static void plan_route(enum config_api_change what, const struct config_route *r, void *ctx)
 {
-	struct route_list *l = ((struct plan_ctx *)ctx)->routes;
-
-	if (l->n < HZ_MAX_ROUTES) {
-		l->r[l->n] = *r;
-		l->what[l->n++] = what;
-	}
+	write_route(ctx, r, change_names[what]);
 }
 
 int ctl_hetzner_plan(struct gateway *gw, const struct ctl_request *r,
 		     struct jsonw *w, char *err, size_t errlen)
 {
-	static const struct config_api_diff_ops ops = { plan_peer, plan_route };
-	struct plan_ctx ctx = { w, NULL };
+	/* Two passes, so each list is written whole. */
+	static const struct config_api_diff_ops peers = { plan_peer, NULL };
+	static const struct config_api_diff_ops routes = { NULL, plan_route };
 	struct hetzner_status st;
 	struct hz_desired d;
 	struct config *next;
@@ -175,8 +159,7 @@ int ctl_hetzner_plan(struct gateway *gw, const struct ctl_request *r,
 		return -ENOENT;
 	}
 	next = config_clone(gw->cfg);
-	ctx.routes = calloc(1, sizeof(*ctx.routes));
-	ret = next && ctx.routes ? config_merge_api(next, &d, NULL, NULL) : -ENOMEM;
+	ret = next ? config_merge_api(next, &d, NULL, NULL) : -ENOMEM;
 	if (ret < 0) {
 		snprintf(err, errlen, "out of memory");
 		goto out;
@@ -185,12 +168,11 @@ int ctl_hetzner_plan(struct gateway *gw, const struct ctl_request *r,
 	jsonw_object_begin(w);
 	jsonw_key(w, "peers");
 	jsonw_array_begin(w);
-	config_api_diff(gw->cfg, next, &ops, &ctx);
+	config_api_diff(gw->cfg, next, &peers, w);
 	jsonw_array_end(w);
 	jsonw_key(w, "routes");
 	jsonw_array_begin(w);
-	for (size_t i = 0; i < ctx.routes->n; i++)
-		write_route(w, &ctx.routes->r[i], change_names[ctx.routes->what[i]]);
+	config_api_diff(gw->cfg, next, &routes, w);
 	jsonw_array_end(w);
 	jsonw_key(w, "warnings");
 	jsonw_array_begin(w);
@@ -199,7 +181,6 @@ int ctl_hetzner_plan(struct gateway *gw, const struct ctl_request *r,
 	jsonw_array_end(w);
 	jsonw_object_end(w);
 out:
-	free(ctx.routes);
 	config_free(next);
 	hz_desired_free(&d);
 	return ret;

@@ -44,15 +44,21 @@ int gateway_hetzner_start(struct gateway *gw, char *err, size_t errlen)
 	return hetzner_start(&gw->hz, &gw->cfg->hetzner, &ip, err, errlen);
 }
 
+/* The sync's state now in force: the old one freed. */
+static void applied_set(struct gateway *gw, struct hz_desired *d)
+{
+	if (gw->hz_applied) {
+		hz_desired_free(gw->hz_applied);
+		free(gw->hz_applied);
+	}
+	gw->hz_applied = d;
+}
+
 void gateway_hetzner_stop(struct gateway *gw)
 {
 	hetzner_stop(gw->hz);
 	gw->hz = NULL;
-	if (gw->hz_applied) {
-		hz_desired_free(gw->hz_applied);
-		free(gw->hz_applied);
-		gw->hz_applied = NULL;
-	}
+	applied_set(gw, NULL);
 }
 
 /* Warnings are logged when they change, not every round. */
@@ -94,11 +100,7 @@ static void apply_desired(struct gateway *gw, struct hz_desired *d)
 		printf("portcullisd: hetzner: applied: %u peer(s) added, %u removed, "
 		       "%u updated, %u unchanged\n", chg.peers_added, chg.peers_removed,
 		       chg.peers_updated, chg.peers_unchanged);
-	if (gw->hz_applied) {
-		hz_desired_free(gw->hz_applied);
-		free(gw->hz_applied);
-	}
-	gw->hz_applied = d;
+	applied_set(gw, d);
 }
 
 void gateway_hetzner_tick(struct gateway *gw)
@@ -148,11 +150,8 @@ void gateway_hetzner_restart(struct gateway *gw)
 	       gw->cfg->hetzner.enabled ? "restarting" : "stopping");
 	hetzner_stop(gw->hz);
 	gw->hz = NULL;
-	if (!gw->cfg->hetzner.enabled && gw->hz_applied) {
-		hz_desired_free(gw->hz_applied);   /* its peers went with the reload */
-		free(gw->hz_applied);
-		gw->hz_applied = NULL;
-	}
+	if (!gw->cfg->hetzner.enabled)
+		applied_set(gw, NULL);          /* its peers went with the reload */
 	if (gateway_hetzner_start(gw, err, sizeof(err)) < 0)
 		printf("portcullisd: hetzner: cannot start the sync, the peers it made "
 		       "stay as they are: %s\n", err);

@@ -20,32 +20,14 @@
 #include <unistd.h>
 
 #include "hetzner.h"
+#include "source_root.h"
 
-/* SOURCE_ROOT comes from meson; without it, find the tree from __FILE__. */
 static inline void fixture_dir(char *out, size_t len)
 {
-	static const char suffix[] = "tests/control/hetzner_test_util.h";
-	const char *file = __FILE__, *env = getenv("PORTCULLIS_SOURCE_ROOT");
-	size_t flen = strlen(file), plen = flen - (sizeof(suffix) - 1);
-	char probe[4096];
+	char root[1024];
 
-#ifdef SOURCE_ROOT
-	if (!env)
-		env = SOURCE_ROOT;
-#endif
-	if (env) {
-		snprintf(out, len, "%s/tests/control/fixtures/hetzner", env);
-		return;
-	}
-	assert_true(flen >= sizeof(suffix) - 1);
-	for (int up = 0; up <= 3; up++) {
-		snprintf(out, len, "%.*s%.*stests/control/fixtures/hetzner", up * 3,
-			 "../../../", (int)plen, file);
-		snprintf(probe, sizeof(probe), "%s/README.md", out);
-		if (access(probe, R_OK) == 0)
-			return;
-	}
-	fail_msg("cannot find the source tree; set PORTCULLIS_SOURCE_ROOT");
+	source_root(root, sizeof(root), "tests/control/fixtures/hetzner/README.md");
+	snprintf(out, len, "%stests/control/fixtures/hetzner", root);
 }
 
 static inline char *read_fixture(const char *name, size_t *len)

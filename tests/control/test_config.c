@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "config_test_util.h"
+#include "source_root.h"
 
 /* --- good files ------------------------------------------------------------ */
 
@@ -741,33 +742,6 @@ static void check_bastion_example(const struct config *cfg)
 	assert_true(cfg->nat.allow_private_to_tunnel);
 }
 
-/* SOURCE_ROOT comes from meson; without it, find the tree from __FILE__,
- * which is relative to the build root (meson) or the cwd (a direct gcc). */
-static void source_root(char *out, size_t len)
-{
-	static const char suffix[] = "tests/control/test_config.c";
-	const char *file = __FILE__, *env = getenv("PORTCULLIS_SOURCE_ROOT");
-	size_t flen = strlen(file), plen = flen - (sizeof(suffix) - 1);
-	char probe[4096];
-
-#ifdef SOURCE_ROOT
-	if (!env)
-		env = SOURCE_ROOT;
-#endif
-	if (env) {
-		snprintf(out, len, "%s/", env);
-		return;
-	}
-	assert_true(flen >= sizeof(suffix) - 1);
-	for (int up = 0; up <= 3; up++) {
-		snprintf(out, len, "%.*s%.*s", up * 3, "../../../", (int)plen, file);
-		snprintf(probe, sizeof(probe), "%sconfig/road-warrior.conf", out);
-		if (access(probe, R_OK) == 0)
-			return;
-	}
-	fail_msg("cannot find the source tree; set PORTCULLIS_SOURCE_ROOT");
-}
-
 static void test_example_configs(void **state)
 {
 	char root[2048], dir[4096], path[8192], err[CONFIG_ERR_LEN];
@@ -778,7 +752,7 @@ static void test_example_configs(void **state)
 	bool bastion = false;
 	(void)state;
 
-	source_root(root, sizeof(root));
+	source_root(root, sizeof(root), "config/road-warrior.conf");
 	snprintf(dir, sizeof(dir), "%sconfig", root);
 	d = opendir(dir);
 	assert_non_null(d);
