@@ -190,6 +190,7 @@ void gateway_stats_print(const struct gateway *gw, FILE *f)
 		fprintf(f, "stat host_to_tap %lu\n", s.host_to_tap);
 		fprintf(f, "stat host_from_tap %lu\n", s.host_from_tap);
 	}
+	gateway_xdp_stats_print(gw, f);
 	gateway_nat_stats_print(gw, f);
 	for (unsigned d = 0; d < DROP_COUNT; d++)
 		fprintf(f, "drop %s %lu\n", dp_drop_names[d], s.drops[d]);

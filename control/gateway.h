@@ -19,6 +19,7 @@
 #include "noise.h"
 #include "port.h"
 
+struct gw_xdp;
 struct hetzner;
 struct hz_desired;
 struct ratelimiter;
@@ -55,6 +56,7 @@ struct gateway {
 	struct hz_desired *hz_applied;         /* the sync's state now in force */
 	struct gw_peer_key *peer_keys;         /* sorted by key: handshakes */
 	uint32_t n_peer_keys;
+	struct gw_xdp *xdp;                    /* NULL: no XDP steering */
 };
 
 /* Build peers and tables from gw->cfg and the opened ports; publish them. */
@@ -93,6 +95,30 @@ int gateway_apply(struct gateway *gw, struct config *next,
 /* Re-read gw->cfg->path and apply it ("file:line: reason" on error). */
 int gateway_reload(struct gateway *gw, struct gateway_change *chg,
 		   char *err, size_t errlen);
+
+/*
+ * AF_XDP steering (gateway_xdp.c; the rules: include/portcullis/xdp_steer.h).
+ * gateway_xdp_device, before a port opens: the Device string to open (ours
+ * with xdp_prog= added when the port is a net_af_xdp vdev without one).
+ * gateway_xdp_start, once the tables are published: fill the maps and let
+ * the kernel resolve neighbours on shared addresses.  gateway_xdp_update
+ * after every applied change; _poll every control loop (the kernel's
+ * neighbour answers), _tick every tick (the host's addresses); _stop after
+ * the ports closed.  _stats: NIC i's counters and interface, -ENOENT past
+ * the last.
+ */
+int gateway_xdp_device(struct gateway *gw, unsigned port, const char *device, char *out,
+		       size_t outlen, char *err, size_t errlen);
+int gateway_xdp_start(struct gateway *gw, char *err, size_t errlen);
+void gateway_xdp_update(struct gateway *gw);
+void gateway_xdp_poll(struct gateway *gw);
+void gateway_xdp_tick(struct gateway *gw);
+void gateway_xdp_stop(struct gateway *gw);
+int gateway_xdp_stats(const struct gateway *gw, unsigned i, const char **ifname,
+		      uint64_t out[]);
+extern const char *const gateway_xdp_counter_names[];   /* XDP_STEER_COUNTERS */
+/* "stat xdp_<counter> N" lines, summed over the NICs (none without). */
+void gateway_xdp_stats_print(const struct gateway *gw, FILE *f);
 
 /* The Hetzner sync (gateway_hetzner.c): start/stop the loop thread; the
  * tick applies each good state it leaves (not in DryRun); a reload merges

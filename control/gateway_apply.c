@@ -593,6 +593,7 @@ int gateway_apply(struct gateway *gw, struct config *next,
 		config_free(gw->cfg);
 		gw->cfg = next;
 	}
+	gateway_xdp_update(gw);                /* the program follows the tables */
 	return 0;
 }
 

@@ -167,7 +167,7 @@ static int open_host_port(struct gateway *gw, unsigned n_workers, char *err,
 static int open_ports(struct gateway *gw, unsigned n_workers, char *err, size_t errlen)
 {
 	static const char *const names[PORT_COUNT] = { "public", "private" };
-	char perr[256];
+	char perr[256], device[PATH_MAX];
 	unsigned nq = n_workers;
 
 	for (unsigned p = 0; p < PORT_COUNT; p++) {
@@ -185,7 +185,9 @@ static int open_ports(struct gateway *gw, unsigned n_workers, char *err, size_t 
 		if (p == PORT_PUBLIC && config_ports_shared(gw->cfg))
 			mtu = RTE_MAX(config_port_mtu(cp),
 				      config_port_mtu(&gw->cfg->ports[PORT_PRIVATE]));
-		if (port_open(cp->device, n_workers, mtu, gw->dp.pool, &gw->ports[p],
+		if (gateway_xdp_device(gw, p, cp->device, device, sizeof(device), perr,
+				       sizeof(perr)) < 0 ||
+		    port_open(device, n_workers, mtu, gw->dp.pool, &gw->ports[p],
 			      perr, sizeof(perr)) < 0) {
 			snprintf(err, errlen, "%s:%u: [Port %s]: %s", gw->cfg->path, cp->line,
 				 names[p], perr);
@@ -298,6 +300,7 @@ static void tick(struct gateway *gw)
 	ratelimiter_gc(gw->ratelimiter, gw->ctx.now);
 	gateway_nat_tick(gw);
 	gateway_hetzner_tick(gw);
+	gateway_xdp_tick(gw);
 	gateway_reclaim(gw);
 }
 
@@ -322,6 +325,7 @@ static void control_loop(struct gateway *gw)
 		dp_ctx_begin_burst(&gw->ctx, dp_now());
 		gw->ctx.t = gw->dp.tables;
 		work = drain_rings(gw);
+		gateway_xdp_poll(gw);
 		uapi_poll(gw);
 		ctl_poll(gw, gw->ctx.now);
 		metrics_poll(gw, gw->ctx.now);
@@ -390,6 +394,7 @@ static int run(struct gateway *gw, struct options *o)
 	    (ret = open_ports(gw, gw->dp.n_workers, err, sizeof(err))) < 0 ||
 	    (ret = gateway_nat_start(gw, err, sizeof(err))) < 0 ||
 	    (ret = gateway_start(gw, err, sizeof(err))) < 0 ||
+	    (ret = gateway_xdp_start(gw, err, sizeof(err))) < 0 ||
 	    (ret = uapi_open(gw, err, sizeof(err))) < 0 ||
 	    (ret = ctl_open(gw, err, sizeof(err))) < 0 ||
 	    (ret = gateway_hetzner_start(gw, err, sizeof(err))) < 0 ||
@@ -435,6 +440,7 @@ static void shutdown_all(struct gateway *gw)
 			port_close(gw->ports[p].port_id);       /* a shared NIC once */
 	if (gw->has_host_port)
 		port_close(gw->host_port.port_id);      /* the TAP goes with it */
+	gateway_xdp_stop(gw);                   /* after net_af_xdp detached */
 	gateway_stop(gw);
 	gateway_nat_stop(gw);
 	ratelimiter_destroy(gw->ratelimiter);

@@ -161,6 +161,14 @@ void nat_config_index_free(struct nat_config *conf);
 bool nat_forward_port_maybe(const struct nat_config *conf, uint8_t proto,
 			    uint16_t port);
 
+/* A public address shared with the host (HostInterface, or AF_XDP
+ * steering): is this IPv4 packet to an external address (ip, its checked
+ * total length len) the NAT's?  TCP/UDP to PortRange or a forward's port,
+ * echo replies with an identifier in PortRange, ICMP errors quoting such
+ * a packet, non-first fragments, and anything too short to tell; the rest
+ * is the host's.  dataplane/xdp/steer.bpf.c makes the same decision. */
+bool nat_inbound_owned(const struct nat_config *conf, const uint8_t *ip, uint32_t len);
+
 /* Is addr one of the external addresses (ExternalAddress or a forward's)? */
 bool nat_is_external(const struct nat_config *conf, const uint8_t addr[4]);
 

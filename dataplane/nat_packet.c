@@ -18,6 +18,7 @@
  * starts at offset 8 of the ICMP message.  So a word's change can be
  * added to any covering checksum as is, without swapping its bytes.
  */
+#include <arpa/inet.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -440,4 +441,86 @@ bool nat_is_external(const struct nat_config *conf, const uint8_t addr[4])
 			return true;
 	}
 	return false;
+}
+
+/* --- Shared public address: what is the NAT's ------------------------- */
+
+enum { ICMP_HDR_LEN = 8, ICMP_ID_OFF = 4 };
+
+static bool in_nat_range(const struct nat_config *nat, const uint8_t *port_be)
+{
+	uint16_t p = (uint16_t)(port_be[0] << 8 | port_be[1]);
+
+	return p >= nat->port_min && p <= nat->port_max;
+}
+
+/* An ICMP error to the external address quotes a packet that went out
+ * from it: the NAT's if its source port (or echo identifier) is one the
+ * NAT hands out, the host's otherwise.  Too short to tell: the NAT's. */
+static bool nat_icmp_error(const struct nat_config *nat, const uint8_t *q,
+			   uint32_t qlen)
+{
+	uint32_t ql4;
+	uint16_t sport;
+
+	if (qlen < sizeof(struct ipv4_hdr))
+		return true;
+	ql4 = (q[0] & 0xf) * 4u;
+	if (qlen < ql4 + ICMP_HDR_LEN)
+		return true;
+	switch (((const struct ipv4_hdr *)q)->protocol) {
+	case IPPROTO_TCP_:
+	case IPPROTO_UDP_:
+		memcpy(&sport, q + ql4, 2);      /* network order */
+		return in_nat_range(nat, q + ql4) ||
+		       nat_forward_port_maybe(nat, ((const struct ipv4_hdr *)q)->protocol,
+					      sport);
+	case IPPROTO_ICMP_:
+		return in_nat_range(nat, q + ql4 + ICMP_ID_OFF);
+	default:
+		return false;
+	}
+}
+
+/*
+ * IPv4 to a NAT external address: what nat_in must see.  TCP/UDP to the
+ * NAT's PortRange or to a forward's port; ICMP echo replies whose
+ * identifier is in PortRange (the NAT takes identifiers from it too) and
+ * errors about the NAT's packets; later fragments (they carry no ports;
+ * the host's own traffic is rarely fragmented).  The rest (a connection to
+ * the host's SSH, an echo request, the replies to the host's own
+ * connections, whose ports the start-up check keeps outside PortRange) is
+ * the host's.
+ */
+bool nat_inbound_owned(const struct nat_config *nat, const uint8_t *ip, uint32_t len)
+{
+	const struct ipv4_hdr *h = (const void *)ip;
+	uint32_t l4 = (h->version_ihl & 0xf) * 4u;
+	uint16_t port;
+
+	if (ntohs(h->frag_off) & IPV4_OFFSET_MASK)
+		return true;
+	if (len < l4 + ICMP_HDR_LEN)
+		return true;                   /* let the NAT call it malformed */
+	switch (h->protocol) {
+	case IPPROTO_TCP_:
+	case IPPROTO_UDP_:
+		memcpy(&port, ip + l4 + 2, 2);   /* destination, network order */
+		return in_nat_range(nat, ip + l4 + 2) ||
+		       nat_forward_port_maybe(nat, h->protocol, port);
+	case IPPROTO_ICMP_:
+		switch (ip[l4]) {
+		case ICMP_ECHO_REPLY:
+			return in_nat_range(nat, ip + l4 + ICMP_ID_OFF);
+		case ICMP_DEST_UNREACH:
+		case ICMP_TIME_EXCEEDED:
+		case ICMP_PARAMETER_PROBLEM:
+			return nat_icmp_error(nat, ip + l4 + ICMP_HDR_LEN,
+					      len - l4 - ICMP_HDR_LEN);
+		default:
+			return false;
+		}
+	default:
+		return false;
+	}
 }

@@ -46,6 +46,7 @@ struct neigh_table {
 	struct rte_hash *hash;
 	struct neigh_entry *entries;
 	unsigned max, used;
+	const struct neigh_host_ops *host;     /* NULL: we always probe */
 };
 
 static void make_key(struct neigh_key *k, unsigned port, const struct ip_addr *ip)
@@ -108,6 +109,11 @@ void neigh_table_destroy(struct neigh_table *nt)
 	rte_hash_free(nt->hash);
 	free(nt->entries);
 	free(nt);
+}
+
+void neigh_host_ops_set(struct neigh_table *nt, const struct neigh_host_ops *ops)
+{
+	nt->host = ops;
 }
 
 static struct neigh_entry *find(const struct neigh_table *nt, unsigned port,
@@ -196,21 +202,19 @@ static void arp_fill(struct arp_hdr *a, uint16_t op, const uint8_t sha[6],
 	memcpy(a->tpa, tpa, 4);
 }
 
-static void send_arp_request(struct dp_ctx *c, unsigned port, const struct ip_addr *target)
+static void send_arp_request(struct dp_ctx *c, unsigned port, const struct ip_addr *src,
+			     const struct ip_addr *target)
 {
 	static const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 	static const uint8_t zero[6];
 	const struct dp_port_conf *pc = &c->t->ports[port];
-	struct ip_addr src;
 	struct rte_mbuf *m;
 	uint8_t *l3;
 
-	if (!l3_port_source(pc, IP_V4, target, &src))
-		return;
 	m = alloc_frame(c, pc, ETHERTYPE_ARP, sizeof(struct arp_hdr), bcast, &l3);
 	if (m == NULL)
 		return;
-	arp_fill((void *)l3, ARP_OP_REQUEST, pc->mac, src.bytes, zero, target->bytes);
+	arp_fill((void *)l3, ARP_OP_REQUEST, pc->mac, src->bytes, zero, target->bytes);
 	dp_tx_enqueue(c, port, m);
 }
 
@@ -270,18 +274,27 @@ static bool v6_source(const struct dp_port_conf *pc, const struct ip_addr *dst,
 	return src->family == IP_V6;
 }
 
+/* Counted even when nothing goes out (no source address, or the host
+ * resolves): the retries and the give-up run as if no answer came. */
 static void send_probe(struct dp_ctx *c, struct neigh_entry *e)
 {
+	const struct neigh_host_ops *host = c->dp->neigh->host;
+	const struct dp_port_conf *pc = &c->t->ports[e->key.port];
 	struct ip_addr ip, src;
 	uint8_t sn_ip[16], sn_mac[6];
+	bool have_src;
 
 	entry_ip(e, &ip);
-	if (ip.family == IP_V4) {
-		send_arp_request(c, e->key.port, &ip);
-	} else if (v6_source(&c->t->ports[e->key.port], &ip, &src)) {
-		solicited_node(ip.bytes, sn_ip, sn_mac);
-		send_nd(c, e->key.port, ICMP6_NEIGHBOR_SOLICIT, &src, sn_ip, sn_mac,
-			ip.bytes, 0);
+	have_src = ip.family == IP_V4 ? l3_port_source(pc, IP_V4, &ip, &src)
+				      : v6_source(pc, &ip, &src);
+	if (have_src && !(host && host->resolve(host->ctx, e->key.port, &src, &ip))) {
+		if (ip.family == IP_V4) {
+			send_arp_request(c, e->key.port, &src, &ip);
+		} else {
+			solicited_node(ip.bytes, sn_ip, sn_mac);
+			send_nd(c, e->key.port, ICMP6_NEIGHBOR_SOLICIT, &src, sn_ip,
+				sn_mac, ip.bytes, 0);
+		}
 	}
 	e->probes++;
 	e->next_probe = c->now + NEIGH_RETRY_MS * NSEC_PER_MSEC;
@@ -337,6 +350,12 @@ static void learn(struct dp_ctx *c, unsigned port, const struct ip_addr *ip,
 
 	if (e != NULL)
 		resolved(c, e, mac);
+}
+
+void neigh_host_learned(struct dp_ctx *c, unsigned port, const struct ip_addr *ip,
+			const uint8_t mac[6])
+{
+	learn(c, port, ip, mac, false);
 }
 
 void neigh_tick(struct dp_ctx *c)

@@ -43,6 +43,31 @@ void neigh_tick(struct dp_ctx *c);
 /* Announce our addresses (gratuitous ARP / unsolicited NA) at start-up. */
 void neigh_announce(struct dp_ctx *c);
 
+/*
+ * AF_XDP mode with an address the gateway shares with the host: a probe
+ * sent from that address is answered to the host, and the XDP program
+ * gives the answer to the kernel (include/portcullis/xdp_steer.h, step 3).
+ * For such neighbours the kernel resolves and the gateway reads its table
+ * (control/host_neigh.c).  Control thread only.
+ */
+struct neigh_host_ops {
+	/* Called where a probe would be sent (first and each retry), with
+	 * the address the probe would come from.  true: the host resolves
+	 * this one and has been asked to; the answer comes through
+	 * neigh_host_learned, and the entry gives up after the usual
+	 * retries as if no reply came.  false: the gateway probes itself. */
+	bool (*resolve)(void *ctx, unsigned port, const struct ip_addr *src,
+			const struct ip_addr *ip);
+	void *ctx;
+};
+/* ops NULL: none (the default).  The table keeps the pointer. */
+void neigh_host_ops_set(struct neigh_table *nt, const struct neigh_host_ops *ops);
+/* The host's answer: ip on port is at mac.  Only an entry the gateway
+ * already has (one it wanted, or resolved before) is updated: the
+ * kernel's table is not copied wholesale. */
+void neigh_host_learned(struct dp_ctx *c, unsigned port, const struct ip_addr *ip,
+			const uint8_t mac[6]);
+
 struct neigh_info {
 	unsigned port;
 	struct ip_addr ip;

@@ -344,8 +344,11 @@ veth_add() {
 	i2=$(ifn "$4")
 	ip link add name "$i1" netns "$(ns "$n1")" type veth peer name "$i2" netns "$(ns "$n2")" ||
 		fail "cannot create veth $i1/$i2"
-	nsx "$n1" ethtool -K "$i1" tx off >/dev/null || fail "ethtool -K $i1 tx off"
-	nsx "$n2" ethtool -K "$i2" tx off >/dev/null || fail "ethtool -K $i2 tx off"
+	# tx off: see ENVIRONMENT (checksums left to the receiver).  txvlan
+	# off: a VLAN tag travels in the frame, not beside it, so XDP on the
+	# far end sees it (the bridge takes tags off into metadata).
+	nsx "$n1" ethtool -K "$i1" tx off txvlan off >/dev/null || fail "ethtool -K $i1 tx off"
+	nsx "$n2" ethtool -K "$i2" tx off txvlan off >/dev/null || fail "ethtool -K $i2 tx off"
 	ip -n "$(ns "$n1")" link set "$i1" up
 	ip -n "$(ns "$n2")" link set "$i2" up
 }
@@ -850,6 +853,17 @@ gateway_counter() {
 
 # gateway_nat_counter NAME: a "nat NAME n" counter (0 if absent).
 gateway_nat_counter() { gateway_counter nat "$1"; }
+
+# gateway_other_vlan: frames of a VLAN the gateway does not use, as it
+# counts them: dropped as wrong_vlan, or, with AF_XDP steering, left to the
+# kernel (xdp_to_host, which counts the host's other frames too).
+gateway_other_vlan() {
+	if [[ $GW_PMD == net_af_xdp ]]; then
+		gateway_counter stat xdp_to_host
+	else
+		gateway_counter drop wrong_vlan
+	fi
+}
 
 # gateway_alive: fail if the daemon died (call between steps for a clear error).
 gateway_alive() {
