@@ -2,7 +2,8 @@
 /*
  * The config file parser: the line driver (sections, keys, comments), the
  * checks that need the whole file, and loading from disk with the
- * permission check.  The values of each key are parsed in config_keys.c.
+ * permission check.  The values of each key are parsed in config_keys.c
+ * ([Interface], [Peer]) and config_port.c ([Port]).
  *
  * The format is wg-quick's (wg-quick(8), wg(8) "CONFIGURATION FILE FORMAT")
  * plus [Port public], [Port private], [NAT] (config_nat.c), [Control]

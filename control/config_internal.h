@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Private to the config parser: the state shared by the line driver
- * (config.c) and the per-key value parsers (config_keys.c, config_nat.c
- * for [NAT] and config_control.c for [Control]).  Nothing outside
+ * (config.c) and the per-key value parsers (config_keys.c, config_port.c
+ * for [Port ...], config_nat.c for [NAT] and config_control.c for
+ * [Control]).  Nothing outside
  * control/config*.c includes this.
  */
 #ifndef PORTCULLIS_CONFIG_INTERNAL_H
@@ -86,6 +87,11 @@ const char *config_quote(struct config_parser *p, const char *s);
 const struct config_key *config_key_find(enum config_section section,
 					 const char *name, size_t *slot);
 
+/* The [Port public] / [Port private] keys (config_port.c), searched by
+ * config_key_find. */
+extern const struct config_key config_port_keys[];
+extern const size_t config_port_n_keys;
+
 /* The [NAT] keys (config_nat.c), searched by config_key_find. */
 extern const struct config_key config_nat_keys[];
 extern const size_t config_nat_n_keys;
@@ -122,6 +128,13 @@ int config_uint_parse(const char *s, unsigned long max, unsigned long *out);
 int config_number_parse(struct config_parser *p, const struct config_key *key,
 			const char *value, unsigned long min, unsigned long max,
 			unsigned long *out);
+
+/* Parses item as a prefix (need_cidr: "/len" required) and appends it to
+ * arr, which holds *n of at most CONFIG_MAX_ADDRESSES; else "bad Key
+ * 'item' ..." or "too many Key entries".  (config_keys.c) */
+int config_prefix_add(struct config_parser *p, const struct config_key *key,
+		      const char *item, struct ip_prefix *arr, size_t *n,
+		      bool need_cidr);
 
 typedef int (*config_item_fn)(struct config_parser *p,
 			      const struct config_key *key, char *item);

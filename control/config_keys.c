@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * The value side of the config parser: one small function per key, the
- * table saying which section each key belongs to, and the key and address
- * helpers that the control socket and the CLI share ([NAT] and [Control]
- * keys: config_nat.c, config_control.c).
+ * The value side of the config parser for [Interface] and [Peer]: one
+ * small function per key, their key table, config_key_find over every
+ * section's table, and the key and address helpers that the control
+ * socket and the CLI share ([Port], [NAT] and [Control] keys:
+ * config_port.c, config_nat.c, config_control.c).
  *
  * Every handler gets a trimmed, NUL-terminated value that it may modify (a
  * copy of the line, wiped by the caller afterwards) and returns 0 or the
@@ -15,7 +16,6 @@
 #define _GNU_SOURCE
 #endif
 #include <arpa/inet.h>
-#include <ctype.h>
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -36,9 +36,6 @@ enum {
 	/* The tunnel MTU plus the IPv6 WireGuard overhead must still fit the
 	 * largest port MTU (9000). */
 	IFACE_MTU_MAX = 9000 - WG_OVERHEAD_IPV6,
-	PORT_MTU_MIN = 576,
-	PORT_MTU_MAX = 9000,
-	VLAN_MAX = 4094,
 	HOSTNAME_MAX = 253,                 /* RFC 1035 section 2.3.4 */
 };
 
@@ -207,7 +204,7 @@ static int parse_key(struct config_parser *p, const struct config_key *key,
 	return 0;
 }
 
-static int add_prefix(struct config_parser *p, const struct config_key *key,
+int config_prefix_add(struct config_parser *p, const struct config_key *key,
 		      const char *item, struct ip_prefix *arr, size_t *n,
 		      bool need_cidr)
 {
@@ -332,8 +329,8 @@ static int iface_address_item(struct config_parser *p,
 {
 	struct config_interface *iface = &p->cfg->iface;
 
-	return add_prefix(p, key, item, iface->addresses, &iface->n_addresses,
-			  false);
+	return config_prefix_add(p, key, item, iface->addresses,
+				 &iface->n_addresses, false);
 }
 
 static int iface_address(struct config_parser *p, const struct config_key *key,
@@ -607,158 +604,6 @@ static int peer_keepalive(struct config_parser *p, const struct config_key *key,
 	return 0;
 }
 
-/* --- [Port public] / [Port private] -------------------------------------- */
-
-/* DPDK device arguments ("net_af_xdp0,iface=eth0,queue_count=2") contain
- * commas and '=', so the value is taken whole; only spaces and control
- * characters are refused, as rte_devargs would choke on them. */
-static int port_device(struct config_parser *p, const struct config_key *key,
-		       char *value)
-{
-	for (const char *c = value; *c; c++)
-		if (*c <= ' ' || *c == 0x7f)
-			return config_bad(p, "bad %s %s", key->name,
-					  config_quote(p, value));
-	p->port->device = strdup(value);
-	if (!p->port->device)
-		return config_error(p, -ENOMEM, p->line, "out of memory");
-	return 0;
-}
-
-/* HostInterface = NAME: a Linux interface name (IFNAMSIZ, and the
- * characters that need no quoting in a vdev string or a shell). */
-static int port_host_iface(struct config_parser *p, const struct config_key *key,
-			   char *value)
-{
-	size_t n = strlen(value);
-
-	if (p->port != &p->cfg->ports[PORT_PUBLIC])
-		return config_bad(p, "%s is only for [Port public]", key->name);
-	if (n == 0 || n >= sizeof(p->port->host_iface))
-		return config_bad(p, "bad %s %s (1 to %zu characters)", key->name,
-				  config_quote(p, value), sizeof(p->port->host_iface) - 1);
-	for (const char *c = value; *c; c++)
-		if (!isalnum((unsigned char)*c) && *c != '_' && *c != '-' && *c != '.')
-			return config_bad(p, "bad %s %s (letters, digits, '_', '-', '.')",
-					  key->name, config_quote(p, value));
-	memcpy(p->port->host_iface, value, n + 1);
-	return 0;
-}
-
-static int port_address_item(struct config_parser *p,
-			     const struct config_key *key, char *item)
-{
-	return add_prefix(p, key, item, p->port->addresses,
-			  &p->port->n_addresses, true);
-}
-
-static int port_address(struct config_parser *p, const struct config_key *key,
-			char *value)
-{
-	return config_list_for_each(p, key, value, port_address_item);
-}
-
-static int port_gateway_item(struct config_parser *p,
-			     const struct config_key *key, char *item)
-{
-	struct ip_addr a;
-	struct ip_addr *slot;
-
-	if (config_addr_parse(item, &a) != 0)
-		return config_bad(p, "bad %s %s", key->name, config_quote(p, item));
-	slot = a.family == IP_V4 ? &p->port->gateway4 : &p->port->gateway6;
-	if (slot->family != IP_NONE)
-		return config_bad(p, "duplicate IPv%u %s %s (one per family)",
-				  a.family, key->name, config_quote(p, item));
-	*slot = a;
-	return 0;
-}
-
-static int port_gateway(struct config_parser *p, const struct config_key *key,
-			char *value)
-{
-	return config_list_for_each(p, key, value, port_gateway_item);
-}
-
-static int port_vlan(struct config_parser *p, const struct config_key *key,
-		     char *value)
-{
-	unsigned long v = 0;
-	int ret = config_number_parse(p, key, value, 1, VLAN_MAX, &v);
-
-	if (ret == 0)
-		p->port->vlan = (uint16_t)v;
-	return ret;
-}
-
-static int port_mtu(struct config_parser *p, const struct config_key *key,
-		    char *value)
-{
-	unsigned long v = 0;
-	int ret = config_number_parse(p, key, value, PORT_MTU_MIN,
-				      PORT_MTU_MAX, &v);
-
-	if (ret == 0)
-		p->port->mtu = (uint16_t)v;
-	return ret;
-}
-
-/* "10.1.0.0/16 via 10.0.0.1".  Unlike AllowedIPs, host bits in the
- * destination are refused, as `ip route` does: a route is written by hand
- * and a stray host bit usually means a typo in the prefix length. */
-static int parse_route(struct config_parser *p, char *item, const char *q,
-		       struct config_route *r)
-{
-	char *save = NULL, *dst, *via, *gw;
-	struct ip_prefix masked;
-
-	dst = strtok_r(item, " \t", &save);
-	via = strtok_r(NULL, " \t", &save);
-	gw = strtok_r(NULL, " \t", &save);
-	if (!dst || !via || !gw || strtok_r(NULL, " \t", &save) ||
-	    strcasecmp(via, "via") != 0)
-		return config_bad(p, "bad Route %s (expected 'prefix via address')", q);
-	if (config_prefix_parse(dst, &r->dst) != 0)
-		return config_bad(p, "bad Route %s (bad destination)", q);
-	masked = r->dst;
-	config_prefix_mask(&masked);
-	if (!ip_addr_equal(&masked.addr, &r->dst.addr))
-		return config_bad(p, "bad Route %s (host bits set in destination)", q);
-	if (config_addr_parse(gw, &r->via) != 0)
-		return config_bad(p, "bad Route %s (bad via address)", q);
-	if (r->via.family != r->dst.addr.family)
-		return config_bad(p, "bad Route %s (via must be the same family as the destination)",
-				  q);
-	return 0;
-}
-
-static int port_route_item(struct config_parser *p,
-			   const struct config_key *key, char *item)
-{
-	struct config_port *port = p->port;
-	struct config_route r;
-	void *arr = port->routes;
-	int ret;
-
-	ret = parse_route(p, item, config_quote(p, item), &r);
-	if (ret != 0)
-		return ret;
-	if (port->n_routes >= CONFIG_MAX_ROUTES)
-		return config_bad(p, "too many %s entries (max %d)", key->name,
-				  CONFIG_MAX_ROUTES);
-	if (config_array_reserve(&arr, port->n_routes, sizeof(r)) != 0)
-		return config_error(p, -ENOMEM, p->line, "out of memory");
-	port->routes = arr;
-	port->routes[port->n_routes++] = r;
-	return 0;
-}
-
-static int port_route(struct config_parser *p, const struct config_key *key,
-		      char *value)
-{
-	return config_list_for_each(p, key, value, port_route_item);
-}
-
 /* --- the key table ---------------------------------------------------------- */
 
 static const struct config_key keys[] = {
@@ -781,21 +626,13 @@ static const struct config_key keys[] = {
 	{ "Endpoint", SECTION_PEER, 0, peer_endpoint },
 	{ "AllowedIPs", SECTION_PEER, KEY_REPEATABLE | KEY_EMPTY_OK, peer_allowed_ips },
 	{ "PersistentKeepalive", SECTION_PEER, 0, peer_keepalive },
-
-	{ "Device", SECTION_PORT, 0, port_device },
-	{ "Address", SECTION_PORT, KEY_REPEATABLE, port_address },
-	{ "Gateway", SECTION_PORT, KEY_REPEATABLE, port_gateway },
-	{ "VLAN", SECTION_PORT, 0, port_vlan },
-	{ "MTU", SECTION_PORT, 0, port_mtu },
-	{ "Route", SECTION_PORT, KEY_REPEATABLE, port_route },
-	{ "HostInterface", SECTION_PORT, 0, port_host_iface },
 };
 
 _Static_assert(sizeof(keys) / sizeof(keys[0]) <= CONFIG_KEY_SLOTS,
 	       "config_parser.seen is too small for the key table");
 
-/* Key names are case-insensitive, as in wg(8) and wg-quick(8).  [NAT] and
- * [Control] have their own tables; their slots restart at 0, which is fine
+/* Key names are case-insensitive, as in wg(8) and wg-quick(8).  [Port],
+ * [NAT], [Control] and [Hetzner] have their own tables; their slots restart at 0, which is fine
  * since p->seen only ever holds one section's keys. */
 const struct config_key *config_key_find(enum config_section section,
 					 const char *name, size_t *slot)
@@ -803,7 +640,10 @@ const struct config_key *config_key_find(enum config_section section,
 	const struct config_key *table = keys;
 	size_t n = sizeof(keys) / sizeof(keys[0]);
 
-	if (section == SECTION_NAT) {
+	if (section == SECTION_PORT) {
+		table = config_port_keys;
+		n = config_port_n_keys;
+	} else if (section == SECTION_NAT) {
 		table = config_nat_keys;
 		n = config_nat_n_keys;
 	} else if (section == SECTION_CONTROL) {

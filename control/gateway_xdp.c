@@ -23,7 +23,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
+
+#include <linux/ethtool.h>
+#include <linux/sockios.h>
 
 #include "gateway.h"
 #include "host_neigh.h"
@@ -286,6 +291,42 @@ void gateway_xdp_tick(struct gateway *gw)
 
 /* --- Start and stop ------------------------------------------------------ */
 
+/*
+ * A NIC with rx-vlan-offload takes the tag off into its descriptor, where
+ * neither the XDP program nor the AF_XDP socket sees it: a tagged private
+ * frame would look like a public one.  So on a NIC that carries a VLAN of
+ * ours it is turned off (the kernel's own VLAN interfaces untag in
+ * software).  Failing that, the operator is told what to run.
+ */
+static void rx_vlan_offload_off(const char *ifname)
+{
+	struct ethtool_value ev = { .cmd = ETHTOOL_GFLAGS };
+	struct ifreq ifr;
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), err = 0;
+
+	if (fd < 0)
+		return;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	ifr.ifr_data = (void *)&ev;
+	if (ioctl(fd, SIOCETHTOOL, &ifr) < 0 || !(ev.data & ETH_FLAG_RXVLAN)) {
+		close(fd);
+		return;                        /* off already, or not a setting */
+	}
+	ev.cmd = ETHTOOL_SFLAGS;
+	ev.data &= ~(uint32_t)ETH_FLAG_RXVLAN;
+	if (ioctl(fd, SIOCETHTOOL, &ifr) < 0)
+		err = errno;
+	close(fd);
+	if (err == 0)
+		printf("portcullisd: %s: rx-vlan-offload turned off, so that XDP sees "
+		       "VLAN tags\n", ifname);
+	else
+		fprintf(stderr, "portcullisd: %s: cannot turn rx-vlan-offload off (%s); "
+			"tagged frames may be taken for untagged: run 'ethtool -K %s "
+			"rxvlan off'\n", ifname, strerror(err), ifname);
+}
+
 static bool wants_steering(const char *device)
 {
 	return strncmp(device, "net_af_xdp", 10) == 0 && strstr(device, "xdp_prog=") == NULL;
@@ -324,6 +365,11 @@ int gateway_xdp_device(struct gateway *gw, unsigned port, const char *device, ch
 	if (ret == 1)
 		printf("portcullisd: %s: removed the XDP program an earlier run left "
 		       "attached\n", nic->ifname);
+	for (unsigned p = 0; p < PORT_COUNT; p++)
+		if ((nic->port_mask & (1u << p)) && gw->cfg->ports[p].vlan) {
+			rx_vlan_offload_off(nic->ifname);
+			break;
+		}
 	if ((nic->memfd = xdp_steer_object_memfd(path, sizeof(path))) < 0) {
 		snprintf(err, errlen, "cannot hold the XDP program: %s", strerror(-nic->memfd));
 		return nic->memfd;

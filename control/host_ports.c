@@ -220,6 +220,93 @@ static int read_range(const char *path, struct host_port_range *out)
 	return host_ports_range_parse(buf, out);
 }
 
+int host_ports_reserved_has(const char *text, uint16_t port)
+{
+	const char *p = text;
+	int found = 0;
+
+	while (*p && *p != '\n') {
+		char *end;
+		unsigned long lo = strtoul(p, &end, 10), hi = lo;
+
+		if (end == p || lo > 65535)
+			return -EINVAL;
+		if (*end == '-') {
+			p = end + 1;
+			hi = strtoul(p, &end, 10);
+			if (end == p || hi > 65535 || hi < lo)
+				return -EINVAL;
+		}
+		found |= port >= lo && port <= hi;
+		p = end;
+		if (*p == ',')
+			p++;
+		else if (*p && *p != '\n')
+			return -EINVAL;
+	}
+	return found;
+}
+
+static int read_text(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "re");
+	size_t n;
+	int ret;
+
+	if (f == NULL)
+		return -errno;
+	n = fread(buf, 1, len - 1, f);
+	ret = ferror(f) ? -EIO : 0;
+	fclose(f);
+	buf[n] = '\0';
+	return ret;
+}
+
+/* Does the host have a [Port public] IPv4 address (the first, where
+ * WireGuard is usually reached)?  The same test as for the NAT. */
+static bool public_shared(const struct config *cfg, char *ifname, size_t len,
+			  struct ip_addr *addr)
+{
+	const struct config_port *pub = &cfg->ports[PORT_PUBLIC];
+	int err;
+
+	for (size_t i = 0; i < pub->n_addresses; i++) {
+		if (pub->addresses[i].addr.family != IP_V4)
+			continue;
+		*addr = pub->addresses[i].addr;
+		if (pub->host_iface[0]) {
+			snprintf(ifname, len, "%s", pub->host_iface);
+			return true;
+		}
+		return host_ports_device_iface(pub->device, ifname, len) == 0 &&
+		       host_ports_iface_has_addr(ifname, addr, &err);
+	}
+	return false;
+}
+
+bool host_ports_listen_warning(const struct config *cfg, const char *proc_range,
+			       const char *proc_reserved, char *msg, size_t len)
+{
+	uint16_t port = cfg->iface.listen_port;
+	char ifname[HOST_PORTS_IFNAMSIZ], text[4096], addr[64];
+	struct host_port_range host;
+	struct ip_addr a;
+
+	if (!cfg->ports[PORT_PUBLIC].present || port == 0 ||
+	    !public_shared(cfg, ifname, sizeof(ifname), &a) ||
+	    read_range(proc_range, &host) < 0 || port < host.min || port > host.max ||
+	    read_text(proc_reserved, text, sizeof(text)) < 0 ||
+	    host_ports_reserved_has(text, port) != 0)
+		return false;
+	config_addr_format(addr, sizeof(addr), &a);
+	snprintf(msg, len, "ListenPort %u is inside the host's ip_local_port_range "
+		 "(%u-%u) on the shared address %s on %s: reserve it, or the host may "
+		 "use it for a connection of its own whose replies would reach the "
+		 "gateway: sysctl -w net.ipv4.ip_local_reserved_ports=%u (and in "
+		 "/etc/sysctl.d/)", port, host.min, host.max, addr, ifname, port);
+	return true;
+}
+
 int host_ports_check_host(const struct config *cfg, const char *proc_range,
 			  char *err, size_t errlen)
 {

@@ -26,6 +26,7 @@ struct config;
 struct ip_addr;
 
 #define HOST_PORTS_PROC_RANGE "/proc/sys/net/ipv4/ip_local_port_range"
+#define HOST_PORTS_PROC_RESERVED "/proc/sys/net/ipv4/ip_local_reserved_ports"
 
 enum { HOST_PORTS_IFNAMSIZ = 16 };      /* IFNAMSIZ, without <net/if.h> */
 
@@ -69,6 +70,22 @@ void host_ports_conflict_format(char *err, size_t errlen,
  * network namespace, as ip_local_port_range is per namespace too. */
 int host_ports_check_host(const struct config *cfg, const char *proc_range,
 			  char *err, size_t errlen);
+
+/* ip_local_reserved_ports ("8080,9000-9100\n", or empty): 1 when port
+ * is in it, 0 when not, -EINVAL for anything else. */
+int host_ports_reserved_has(const char *text, uint16_t port);
+
+/*
+ * The WireGuard ListenPort on a public address the host shares: if it is
+ * inside the host's ip_local_port_range and not in its
+ * ip_local_reserved_ports, the host may pick it as the source port of one
+ * of its own UDP sockets, whose replies would then reach the gateway.
+ * Not fatal (rare, and the fix is one sysctl), so a warning: true with
+ * the text in msg (naming the sysctl to run), false when there is nothing
+ * to say or the host cannot be read.  At start-up.
+ */
+bool host_ports_listen_warning(const struct config *cfg, const char *proc_range,
+			       const char *proc_reserved, char *msg, size_t len);
 
 /* True when the kernel interface ifname carries the IPv4 address a
  * (getifaddrs); *err_out is 0, or -errno when the list cannot be read. */

@@ -388,6 +388,9 @@ static int run(struct gateway *gw, struct options *o)
 	gw->dp.n_workers = (uint16_t)RTE_MIN(workers, (unsigned)DP_MAX_WORKERS);
 	gw->dp.control_lcore = rte_lcore_id();
 	snprintf(gw->ifname, sizeof(gw->ifname), "%s", o->ifname);
+	if (host_ports_listen_warning(gw->cfg, HOST_PORTS_PROC_RANGE,
+				      HOST_PORTS_PROC_RESERVED, err, sizeof(err)))
+		fprintf(stderr, "portcullisd: warning: %s\n", err);
 	if ((ret = host_ports_check_host(gw->cfg, HOST_PORTS_PROC_RANGE, err,
 					 sizeof(err))) < 0 ||
 	    (ret = create_rings(gw, err, sizeof(err))) < 0 ||

@@ -330,6 +330,86 @@ static void test_check_host(void **state)
 	}
 }
 
+/* --- ListenPort and ip_local_reserved_ports ----------------------------------- */
+
+static const struct {
+	const char *text;
+	uint16_t port;
+	int ret;
+} reserved_cases[] = {
+	/* 0 */ { "\n", 51820, 0 },
+	/* 1 */ { "", 51820, 0 },
+	/* 2 */ { "51820\n", 51820, 1 },
+	/* 3 */ { "8080,51000-52000\n", 51820, 1 },
+	/* 4 */ { "8080,51000-52000\n", 52001, 0 },
+	/* 5 */ { "1-65535", 1, 1 },
+	/* 6 */ { "52000-51000\n", 51820, -EINVAL },            /* backwards */
+	/* 7 */ { "8080,,9090\n", 9090, -EINVAL },
+	/* 8 */ { "65536\n", 1, -EINVAL },
+	/* 9 */ { "80 81\n", 81, -EINVAL },
+	/* 10 */ { "x\n", 1, -EINVAL },
+};
+
+static void test_reserved(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < N(reserved_cases); i++) {
+		int ret = host_ports_reserved_has(reserved_cases[i].text, reserved_cases[i].port);
+
+		if (ret != reserved_cases[i].ret)
+			fail_msg("case %zu: ret %d, want %d", i, ret, reserved_cases[i].ret);
+	}
+}
+
+static void write_file(char *path, const char *text)
+{
+	int fd = mkstemp(path);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+}
+
+/* ListenPort 51820 (the default) on 127.0.0.1, which lo carries. */
+static const struct {
+	const char *conf, *range, *reserved;
+	bool warn;
+} listen_cases[] = {
+	/* 0 */ { IFACE LO_PORTS("net_af_xdp0,iface=lo"), "32768\t60999\n", "\n", true },
+	/* 1 */ { IFACE LO_PORTS("net_af_xdp0,iface=lo"), "32768\t60999\n", "51820\n", false },
+	/* 2 */ { IFACE LO_PORTS("net_af_xdp0,iface=lo"), "32768\t50000\n", "\n", false },
+	/* 3: not shared (a PCI device) */
+	{ IFACE LO_PORTS("0000:02:00.0"), "32768\t60999\n", "\n", false },
+	/* 4: unreadable reserved list: say nothing rather than guess */
+	{ IFACE LO_PORTS("net_af_xdp0,iface=lo"), "32768\t60999\n", "junk\n", false },
+};
+
+static void test_listen_warning(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < N(listen_cases); i++) {
+		char range[] = "/tmp/portcullis-test-range.XXXXXX";
+		char reserved[] = "/tmp/portcullis-test-reserved.XXXXXX";
+		char err[CONFIG_ERR_LEN] = "", msg[CONFIG_ERR_LEN] = "";
+		struct config *cfg = NULL;
+		bool warn;
+
+		write_file(range, listen_cases[i].range);
+		write_file(reserved, listen_cases[i].reserved);
+		if (parse(listen_cases[i].conf, &cfg, err, NULL) != 0)
+			fail_msg("case %zu refused: %s", i, err);
+		warn = host_ports_listen_warning(cfg, range, reserved, msg, sizeof(msg));
+		unlink(range);
+		unlink(reserved);
+		config_free(cfg);
+		if (warn != listen_cases[i].warn)
+			fail_msg("case %zu: warning %d (%s), want %d", i, warn, msg,
+				 listen_cases[i].warn);
+		if (warn && !strstr(msg, "sysctl -w net.ipv4.ip_local_reserved_ports=51820"))
+			fail_msg("case %zu: the warning does not say what to run: %s", i, msg);
+	}
+}
+
 /* --- the tunnel MTU ---------------------------------------------------------- */
 
 #define PUBLIC "[Port public]\nDevice = d\nAddress = 203.0.113.2/24\n"
@@ -373,6 +453,8 @@ int main(void)
 		cmocka_unit_test(test_nat_address),
 		cmocka_unit_test(test_iface_has_addr),
 		cmocka_unit_test(test_check_host),
+		cmocka_unit_test(test_reserved),
+		cmocka_unit_test(test_listen_warning),
 		cmocka_unit_test(test_tunnel_mtu),
 	};
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * libFuzzer harness for the config parser (control/config.c and the key
- * parsers: config_keys.c, config_nat.c, config_control.c).  Each input is
+ * parsers: config_keys.c, config_port.c, config_nat.c, config_control.c).  Each input is
  * a whole config file.
  *
  * Build (see meson.build in this folder) and run from the source root:
