@@ -31,8 +31,10 @@
 #include "ctl_internal.h"
 #include "ctl_proto.h"
 #include "gateway.h"
+#include "host_ports.h"
 #include "jsonw.h"
 #include "neigh.h"
+#include "portcullis/xdp_steer.h"
 #include "sock_server.h"
 #include "tunnel.h"
 
@@ -62,6 +64,73 @@ int ctl_bad_arg(char *err, size_t errlen, const char *key, const char *v,
 
 	snprintf(err, errlen, "bad %s '%s' (%s)", key, shown(s, v), want);
 	return -EINVAL;
+}
+
+/* --- AF_XDP steering ---------------------------------------------------- */
+
+/* The steering program's counters on each NIC it is attached to (none
+ * when steering is off), read before a reply is written: a handler writes
+ * only once nothing can fail. */
+struct xdp_counts {
+	unsigned n;
+	struct {
+		const char *ifname;         /* NULL: not known */
+		int ret;                    /* 0, or -errno: no counters */
+		uint64_t v[XDP_STEER_COUNTERS];
+	} nic[PORT_COUNT];
+};
+
+static void xdp_counts_read(const struct gateway *gw, struct xdp_counts *x)
+{
+	int ret;
+
+	for (x->n = 0; x->n < PORT_COUNT; x->n++) {
+		x->nic[x->n].ifname = NULL;
+		ret = gateway_xdp_stats(gw, x->n, &x->nic[x->n].ifname, x->nic[x->n].v);
+		if (ret == -ENOENT)
+			break;
+		x->nic[x->n].ret = ret;
+	}
+}
+
+/* The NIC whose steering program feeds port p (NULL: none).  A port is
+ * matched by the kernel interface of its Device; public and private on
+ * one NIC (the same Device) share it. */
+static const char *xdp_iface(const struct gateway *gw, const struct xdp_counts *x,
+			     unsigned p)
+{
+	char iface[HOST_PORTS_IFNAMSIZ];
+
+	if (host_ports_device_iface(gw->cfg->ports[p].device, iface, sizeof(iface)) < 0)
+		return NULL;
+	for (unsigned i = 0; i < x->n; i++)
+		if (x->nic[i].ifname && strcmp(x->nic[i].ifname, iface) == 0)
+			return x->nic[i].ifname;
+	return NULL;
+}
+
+/* "xdp":{"eth0":{"to_gateway":N,...}}, only with steering; a NIC whose
+ * counters could not be read is null. */
+static void write_xdp(struct jsonw *w, const struct xdp_counts *x)
+{
+	if (x->n == 0)
+		return;
+	jsonw_key(w, "xdp");
+	jsonw_object_begin(w);
+	for (unsigned i = 0; i < x->n; i++) {
+		if (x->nic[i].ifname == NULL)
+			continue;
+		jsonw_key(w, x->nic[i].ifname);
+		if (x->nic[i].ret < 0) {
+			jsonw_null(w);
+			continue;
+		}
+		jsonw_object_begin(w);
+		for (unsigned k = 0; k < XDP_STEER_COUNTERS; k++)
+			jsonw_kv_u64(w, gateway_xdp_counter_names[k], x->nic[i].v[k]);
+		jsonw_object_end(w);
+	}
+	jsonw_object_end(w);
 }
 
 /* --- ports -------------------------------------------------------------- */
@@ -106,10 +175,12 @@ static void write_routes(struct jsonw *w, const struct dp_port_conf *pc)
 	jsonw_array_end(w);
 }
 
-static void write_port(struct jsonw *w, const struct gateway *gw, unsigned p)
+static void write_port(struct jsonw *w, const struct gateway *gw,
+		       const struct xdp_counts *x, unsigned p)
 {
 	const struct dp_port_conf *pc = &gw->dp.tables->ports[p];
 	const struct port_info *pi = &gw->ports[p];
+	const char *xdp = xdp_iface(gw, x, p);
 	struct rte_eth_stats st;
 	char buf[64];
 
@@ -119,6 +190,10 @@ static void write_port(struct jsonw *w, const struct gateway *gw, unsigned p)
 	jsonw_kv_string(w, "name", port_names[p]);
 	jsonw_kv_string(w, "device", gw->cfg->ports[p].device);
 	jsonw_kv_string(w, "driver", pi->driver);
+	if (xdp)
+		jsonw_kv_string(w, "xdp_steering", xdp);
+	else
+		jsonw_kv_null(w, "xdp_steering");
 	jsonw_kv_u64(w, "dpdk_port", pi->port_id);
 	snprintf(buf, sizeof(buf), "%02x:%02x:%02x:%02x:%02x:%02x", pc->mac[0],
 		 pc->mac[1], pc->mac[2], pc->mac[3], pc->mac[4], pc->mac[5]);
@@ -147,12 +222,15 @@ static void write_port(struct jsonw *w, const struct gateway *gw, unsigned p)
 static int cmd_ports(struct gateway *gw, const struct ctl_request *r,
 		     struct jsonw *w, char *err, size_t errlen)
 {
+	struct xdp_counts x;
+
 	(void)r, (void)err, (void)errlen;
+	xdp_counts_read(gw, &x);
 	jsonw_key(w, "ports");
 	jsonw_array_begin(w);
 	for (unsigned p = 0; p < PORT_COUNT; p++)
 		if (gw->dp.tables->ports[p].present)
-			write_port(w, gw, p);
+			write_port(w, gw, &x, p);
 	jsonw_array_end(w);
 	return 0;
 }
@@ -277,6 +355,10 @@ static void write_counters(struct jsonw *w, const struct gateway *gw,
 	jsonw_kv_u64(w, "handshakes_rx", s->handshakes_rx);
 	jsonw_kv_u64(w, "handshakes_tx", s->handshakes_tx);
 	jsonw_kv_u64(w, "icmp_tx", s->icmp_tx);
+	if (gw->has_host_port) {
+		jsonw_kv_u64(w, "host_to_tap", s->host_to_tap);
+		jsonw_kv_u64(w, "host_from_tap", s->host_from_tap);
+	}
 	jsonw_key(w, "drops");
 	jsonw_object_begin(w);
 	for (unsigned d = 0; d < DROP_COUNT; d++)
@@ -300,11 +382,14 @@ static int cmd_counters(struct gateway *gw, const struct ctl_request *r,
 			struct jsonw *w, char *err, size_t errlen)
 {
 	struct dp_lcore_stats total;
+	struct xdp_counts x;
 
 	(void)r, (void)err, (void)errlen;
 	gateway_stats_sum(gw, &total);
+	xdp_counts_read(gw, &x);
 	jsonw_key(w, "total");
 	write_counters(w, gw, &total);
+	write_xdp(w, &x);
 	jsonw_key(w, "lcores");
 	jsonw_array_begin(w);
 	write_lcore(w, gw, gw->dp.control_lcore, "control");

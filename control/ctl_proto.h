@@ -16,14 +16,17 @@
  *
  *   cmd=ports
  *     {"ports":[{"name":"public","device":"net_af_packet0,iface=x",
- *       "driver":"net_af_packet","dpdk_port":0,"mac":"02:00:00:00:00:01",
+ *       "driver":"net_af_packet","xdp_steering":null,"dpdk_port":0,
+ *       "mac":"02:00:00:00:00:01",
  *       "mtu":1500,"vlan":0,"link":{"up":true,"speed_mbps":10000,
  *       "full_duplex":true},"addresses":["203.0.113.2/24"],
  *       "routes":[{"dst":"0.0.0.0/0","via":"203.0.113.1"},
  *                 {"dst":"203.0.113.0/24","via":null}],
  *       "rx_packets":0,"rx_bytes":0,"tx_packets":0,"tx_bytes":0,
  *       "rx_dropped":0,"rx_errors":0,"tx_errors":0}]}
- *     (counters from rte_eth_stats: rx_dropped = imissed + rx_nombuf)
+ *     (counters from rte_eth_stats: rx_dropped = imissed + rx_nombuf;
+ *      xdp_steering: the kernel interface, "eth0", whose AF_XDP steering
+ *      program feeds the port, null without steering)
  *
  *   cmd=neighbours
  *     {"neighbours":[{"port":"public","ip":"203.0.113.1",
@@ -61,13 +64,22 @@
  *      a reload unless the config file has it too)
  *
  *   cmd=counters
- *     {"total":COUNTERS,"lcores":[{"lcore":0,"role":"control",
- *       "counters":COUNTERS},{"lcore":1,"role":"worker",...}]}
+ *     {"total":COUNTERS,"xdp":{"eth0":{"to_gateway":0,"to_host":0,
+ *       "not_ready":0,"no_socket":0}},"lcores":[{"lcore":0,
+ *       "role":"control","counters":COUNTERS},{"lcore":1,"role":"worker",
+ *       ...}]}
  *     COUNTERS = {"ports":{"public":{"rx_packets":0,"rx_bytes":0,
  *       "tx_packets":0,"tx_bytes":0},"private":{...}},"decap_packets":0,
  *       "encap_packets":0,"keepalives_rx":0,"handshakes_rx":0,
- *       "handshakes_tx":0,"icmp_tx":0,"drops":{"malformed":0,...}}
- *     ("drops" lists every reason of DP_DROP_REASONS, zeros included)
+ *       "handshakes_tx":0,"icmp_tx":0,"host_to_tap":0,"host_from_tap":0,
+ *       "drops":{"malformed":0,...}}
+ *     ("drops" lists every reason of DP_DROP_REASONS, zeros included;
+ *      "host_to_tap", "host_from_tap": frames into and out of the
+ *      exception TAP, only with [Port public] HostInterface; "xdp": only
+ *      with AF_XDP steering, the steering program's frames per verdict on
+ *      each NIC, by kernel interface (include/portcullis/xdp_steer.h),
+ *      summed over CPUs, not per lcore; null for a NIC whose counters
+ *      could not be read)
  *
  *   cmd=reload
  *     {"reloaded":true,"peers_added":1,"peers_removed":0,

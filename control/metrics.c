@@ -27,6 +27,7 @@
 #include "gateway.h"
 #include "hetzner.h"
 #include "nat.h"
+#include "portcullis/xdp_steer.h"
 #include "sock_server.h"
 #include "tunnel.h"
 
@@ -157,6 +158,68 @@ static void write_datapath(FILE *f, const struct dp_lcore_stats *s)
 	for (unsigned d = 0; d < DROP_COUNT; d++)
 		fprintf(f, "portcullis_drops_total{reason=\"%s\"} %llu\n",
 			dp_drop_names[d], (unsigned long long)s->drops[d]);
+}
+
+/* --- The exception TAP and AF_XDP steering --------------------------------- */
+
+/* Only with [Port public] HostInterface: without a TAP there is no such
+ * series (as for [Hetzner]). */
+static void write_host_tap(FILE *f, const struct gateway *gw,
+			   const struct dp_lcore_stats *s)
+{
+	if (!gw->has_host_port)
+		return;
+	family(f, "host_tap_frames_total", "counter",
+	       "Frames through the exception TAP ([Port public] HostInterface): "
+	       "to_tap for the host, from_tap sent out for it.");
+	fprintf(f, "portcullis_host_tap_frames_total{direction=\"to_tap\"} %llu\n",
+		(unsigned long long)s->host_to_tap);
+	fprintf(f, "portcullis_host_tap_frames_total{direction=\"from_tap\"} %llu\n",
+		(unsigned long long)s->host_from_tap);
+}
+
+/* A label value as the format wants it: backslash and quote escaped (an
+ * interface name may hold either; never a newline). */
+static void label_value(FILE *f, const char *v)
+{
+	for (; *v; v++) {
+		if (*v == '\\' || *v == '"')
+			fputc('\\', f);
+		fputc(*v, f);
+	}
+}
+
+/* Only with AF_XDP steering: one series per NIC and verdict.  A NIC whose
+ * counters cannot be read has no series this scrape (rather than zeros a
+ * rate() would take for a reset). */
+static void write_xdp(FILE *f, const struct gateway *gw)
+{
+	struct {
+		const char *ifname;
+		uint64_t v[XDP_STEER_COUNTERS];
+	} nic[PORT_COUNT];
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < PORT_COUNT; i++) {
+		int ret = gateway_xdp_stats(gw, i, &nic[n].ifname, nic[n].v);
+
+		if (ret == -ENOENT)
+			break;
+		n += ret == 0;
+	}
+	if (n == 0)
+		return;
+	family(f, "xdp_frames_total", "counter",
+	       "Frames the AF_XDP steering program saw on the NIC, by verdict "
+	       "(include/portcullis/xdp_steer.h).");
+	for (unsigned i = 0; i < n; i++) {
+		for (unsigned k = 0; k < XDP_STEER_COUNTERS; k++) {
+			fputs("portcullis_xdp_frames_total{interface=\"", f);
+			label_value(f, nic[i].ifname);
+			fprintf(f, "\",verdict=\"%s\"} %llu\n", gateway_xdp_counter_names[k],
+				(unsigned long long)nic[i].v[k]);
+		}
+	}
 }
 
 /* --- Peers ------------------------------------------------------------------- */
@@ -328,7 +391,9 @@ void metrics_write(struct gateway *gw, FILE *f)
 	gateway_stats_sum(gw, &s);
 	write_build(f);
 	write_ports(f, gw, &s);
+	write_xdp(f, gw);
 	write_datapath(f, &s);
+	write_host_tap(f, gw, &s);
 	write_peers(f, gw->dp.tables);
 	write_nat(f, gw);
 	write_hetzner(f, gw);

@@ -936,6 +936,58 @@ else:
     send(c); c.shutdown(socket.SHUT_WR); recv(c); c.close()
 '
 
+# service_check PROTO SERVER_SHORT BIND_ADDR:PORT CLIENT_SHORT ADDR:PORT: a
+# one-shot listener (tcp or udp, an SSH-like line exchange) in SERVER_SHORT
+# answers a line from CLIENT_SHORT, which connects to ADDR:PORT (the same
+# address, or a forward's external one).  Checks which side a shared
+# address's traffic reaches (the host's kernel or, through the gateway, a
+# private host).
+service_check() {
+	local proto=$1 sns=$2 bind=$3 cns=$4 to=$5 so=$PC_TMP/listener.$RANDOM out t
+	: >"$so"
+	nsx "$sns" timeout 30 "$PC_PYTHON" -c '
+import socket, sys
+proto, addr, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+if proto == "tcp":
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((addr, port)); s.listen(1)
+    print("listening", flush=True)
+    c, _ = s.accept()
+    line = c.makefile().readline()
+    c.sendall(b"SSH-2.0-host " + line.encode()); c.close()
+else:
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind((addr, port))
+    print("listening", flush=True)
+    data, peer = s.recvfrom(100)
+    s.sendto(b"host " + data, peer)' "$proto" "${bind%:*}" "${bind##*:}" >"$so" 2>&1 &
+	for ((t = 0; t < 50; t++)); do
+		grep -q listening "$so" && break
+		sleep 0.1
+	done
+	grep -q listening "$so" || fail "listener in $(ns "$sns") did not start: $(cat "$so")"
+	out=$(nsx "$cns" timeout 20 "$PC_PYTHON" -c '
+import socket, sys
+proto, addr, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+if proto == "tcp":
+    c = socket.create_connection((addr, port), timeout=15)
+    c.sendall(b"hello\n")
+    print(c.makefile().readline().strip())
+else:
+    c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); c.settimeout(1)
+    for _ in range(10):
+        c.sendto(b"hello", (addr, port))
+        try:
+            print(c.recv(100).decode()); break
+        except socket.timeout:
+            pass' "$proto" "${to%:*}" "${to##*:}" 2>&1) || fail "$proto $cns -> $to: $out"
+	case $out in
+	"SSH-2.0-host hello" | "host hello") step "$proto $cns -> $to reaches $sns ok" ;;
+	*) fail "$proto $cns -> $to answered '$out'" ;;
+	esac
+}
+
 # tcp_check SERVER_SHORT SERVER_ADDR CLIENT_SHORT [MIB=8] [SECONDS]: one TCP
 # connection carrying MIB MiB of random data each way, verified by sha256.
 # SECONDS spreads the client's half over that time (traffic during roaming).

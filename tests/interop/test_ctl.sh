@@ -92,11 +92,12 @@ elif cmd == "shape":
     r = ask("ports")
     check(sorted(r) == ["ports"] and [p["name"] for p in r["ports"]] == ["public", "private"], "ports", r)
     for p in r["ports"]:
-        keys = ["name", "device", "driver", "dpdk_port", "mac", "mtu", "vlan", "link",
+        keys = ["name", "device", "driver", "xdp_steering", "dpdk_port", "mac", "mtu", "vlan", "link",
                 "addresses", "routes", "rx_packets", "rx_bytes", "tx_packets", "tx_bytes",
                 "rx_dropped", "rx_errors", "tx_errors"]
         check(list(p) == keys, "port keys", p)
         check(p["driver"] == "net_af_packet" and "iface=" in p["device"], "driver", p)
+        check(p["xdp_steering"] is None, "no XDP steering on af_packet", p)
         check(len(p["mac"]) == 17 and p["mac"].count(":") == 5, "mac", p)
         check(sorted(p["link"]) == ["full_duplex", "speed_mbps", "up"] and p["link"]["up"] is True, "link", p)
         check(p["rx_packets"] > 0 and p["tx_packets"] > 0 and p["rx_bytes"] > p["rx_packets"], "nic counters", p)
@@ -128,6 +129,7 @@ elif cmd == "shape":
     check(r["sessions"] >= 4 and r["max_sessions"] == 1000000, "nat-count values", r)
 
     r = ask("counters")
+    # No "xdp" without AF_XDP steering, no host_*_tap without a TAP.
     check(sorted(r) == ["lcores", "total"], "counters", r)
     roles = [(l["role"]) for l in r["lcores"]]
     check(roles[0] == "control" and roles[1:] and set(roles[1:]) == {"worker"}, "roles", r)

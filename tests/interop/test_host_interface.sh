@@ -14,11 +14,14 @@
 #    connection to one;
 #  - with [NAT] on the same address, the private host's traffic through
 #    the NAT and the host's own connections share 203.0.113.1;
+#  - portcullisctl counters and the metrics show the TAP's frames;
 #  - the TAP is gone once the daemon stops.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 pc_init test_host_interface
 gateway_is_daemon || pc_skip "HostInterface is a portcullisd feature"
+CTL=${PORTCULLISCTL:-$(dirname "$PORTCULLISD")/../tools/portcullisctl/portcullisctl}
+[[ -x $CTL ]] || fail "portcullisctl not found at $CTL (set PORTCULLISCTL)"
 
 PUBHOST=203.0.113.7
 topo_gateway
@@ -49,32 +52,7 @@ host_up() {
 
 # line_check: a plain TCP listener of the host on 203.0.113.1:22 answers a
 # line from the public host.
-line_check() {
-	local so=$PC_TMP/ssh-server.$RANDOM out t
-	: >"$so"
-	nsx gw timeout 30 "$PC_PYTHON" -c '
-import socket, sys
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("203.0.113.1", 22)); s.listen(1)
-print("listening", flush=True)
-c, _ = s.accept()
-line = c.makefile().readline()
-c.sendall(b"SSH-2.0-host " + line.encode())
-c.close()' >"$so" 2>&1 &
-	for ((t = 0; t < 50; t++)); do
-		grep -q listening "$so" && break
-		sleep 0.1
-	done
-	grep -q listening "$so" || fail "listener on the host did not start: $(cat "$so")"
-	out=$(nsx pub timeout 20 "$PC_PYTHON" -c '
-import socket
-c = socket.create_connection(("203.0.113.1", 22), timeout=15)
-c.sendall(b"hello\n")
-print(c.makefile().readline().strip())' 2>&1) || fail "TCP to the host's port 22: $out"
-	[[ $out == "SSH-2.0-host hello" ]] || fail "the host's port 22 answered '$out'"
-	step "public host -> host's TCP port 22 ok"
-}
+line_check() { service_check tcp gw 203.0.113.1:22 pub 203.0.113.1:22; }
 
 gateway_start
 grep -q "host interface $TAP" "$PC_GW_LOG" || fail "no host interface in the start-up log"
@@ -92,6 +70,41 @@ v=$(gateway_counter stat host_to_tap)
 [[ $v -ge 1 ]] || fail "stat host_to_tap is $v, want >= 1"
 v=$(gateway_counter stat host_from_tap)
 [[ $v -ge 1 ]] || fail "stat host_from_tap is $v, want >= 1"
+
+# tap_cli: the same counters through portcullisctl (table and --json) and
+# its metrics text; no XDP counters on af_packet.
+tap_cli() {
+	local out v
+	out=$("$CTL" -i "$(ifn gw)" counters 2>&1) || fail "portcullisctl counters: $out"
+	v=$(awk '$1 == "host_to_tap" { print $2 }' <<<"$out")
+	[[ -n $v && $v -ge 1 ]] || fail "portcullisctl counters: host_to_tap '$v', want >= 1: $out"
+	grep -q '^host_from_tap ' <<<"$out" || fail "portcullisctl counters: no host_from_tap row: $out"
+	grep -q '^xdp ' <<<"$out" && fail "portcullisctl counters: XDP rows without steering: $out"
+	step "portcullisctl counters: host_to_tap $v"
+	out=$("$CTL" -i "$(ifn gw)" --json counters 2>&1) || fail "portcullisctl --json counters: $out"
+	"$PC_PYTHON" -c '
+import json, sys
+r = json.load(sys.stdin)
+t = r["total"]
+assert t["host_to_tap"] >= 1 and t["host_from_tap"] >= 1, t
+assert all("host_to_tap" in l["counters"] for l in r["lcores"]), r["lcores"]
+assert "xdp" not in r, r' <<<"$out" || fail "portcullisctl --json counters: $out"
+	out=$("$CTL" -i "$(ifn gw)" --json ports 2>&1) || fail "portcullisctl --json ports: $out"
+	"$PC_PYTHON" -c '
+import json, sys
+assert all(p["xdp_steering"] is None for p in json.load(sys.stdin)["ports"])' <<<"$out" ||
+		fail "portcullisctl --json ports: xdp_steering is not null: $out"
+	out=$("$CTL" -i "$(ifn gw)" metrics 2>&1) || fail "portcullisctl metrics: $out"
+	grep -q '^# TYPE portcullis_host_tap_frames_total counter$' <<<"$out" ||
+		fail "no portcullis_host_tap_frames_total family"
+	v=$(awk '$1 == "portcullis_host_tap_frames_total{direction=\"to_tap\"}" { print $2 }' <<<"$out")
+	[[ -n $v && $v -ge 1 ]] || fail "portcullis_host_tap_frames_total{direction=\"to_tap\"} is '$v', want >= 1"
+	grep -q '^portcullis_host_tap_frames_total{direction="from_tap"} [0-9]' <<<"$out" ||
+		fail "no portcullis_host_tap_frames_total{direction=\"from_tap\"}"
+	grep -q '^portcullis_xdp_frames_total' <<<"$out" && fail "XDP metrics without steering"
+	step "metrics: portcullis_host_tap_frames_total{direction=\"to_tap\"} $v"
+}
+tap_cli
 
 step "restart with [NAT] on the shared address"
 gateway_stop

@@ -10,6 +10,8 @@
 #     and peer counters grow; the peer is labelled by its public key, has a
 #     handshake time, and every drop reason of the daemon's dump is there;
 #   - no private or preshared key appears, in base64 or hex;
+#   - without AF_XDP steering and without an exception TAP, neither
+#     portcullis_xdp_frames_total nor portcullis_host_tap_frames_total;
 #   - other paths get 404, other methods 405, HEAD the headers only;
 #   - clients that connect and send nothing, or half a request, do not
 #     hold up a scrape beside them;
@@ -166,6 +168,11 @@ fi
 	fail "no endpoint info for the peer: $(grep endpoint_info "$PC_TMP/m2")"
 grep -q '^portcullis_build_info{version="[^"]*",dpdk="DPDK [^"]*"} 1$' "$PC_TMP/m2" || fail "no build info"
 [[ $(prom value "$PC_TMP/m2" portcullis_nat_sessions_capacity) == 0 ]] || fail "NAT capacity without [NAT]"
+
+step "no XDP or TAP series on af_packet without HostInterface"
+for fam in portcullis_xdp_frames_total portcullis_host_tap_frames_total; do
+	grep -q "^\(# [A-Z]* \)\?$fam[ {]" "$PC_TMP/m2" && fail "$fam without steering or a TAP"
+done
 
 step "every drop reason of the daemon's dump is a series"
 gateway_counter drop malformed >/dev/null

@@ -13,6 +13,8 @@
 #    kernel (the ARP replies go to the kernel, untouched);
 #  - with [NAT] on the same address, the private host's connections
 #    (PortRange 20000-29999) and the host's own share 203.0.113.1;
+#  - portcullisctl (ports, counters) and the metrics text show the
+#    program's counters for the NIC;
 #  - the program is detached when the daemon stops; after a SIGKILL it
 #    stays, passes everything to the kernel (SSH still works), and the
 #    next start removes it.
@@ -21,6 +23,8 @@ source "$(dirname "$0")/lib.sh"
 pc_init test_xdp_steering
 gateway_is_daemon || pc_skip "XDP steering is a portcullisd feature"
 export GW_PMD=net_af_xdp
+CTL=${PORTCULLISCTL:-$(dirname "$PORTCULLISD")/../tools/portcullisctl/portcullisctl}
+[[ -x $CTL ]] || fail "portcullisctl not found at $CTL (set PORTCULLISCTL)"
 
 PUBHOST=203.0.113.7
 topo_gateway
@@ -37,64 +41,29 @@ xdp_attached() { ip -n "$(ns gw)" -d link show "$PUB_IF" | grep -q 'prog/xdp'; }
 
 # listen_check PROTO PORT: a listener of the host's kernel on
 # 203.0.113.1:PORT answers a line from the public host.
-listen_check() {
-	local proto=$1 port=$2 so=$PC_TMP/listener.$RANDOM out t
-	: >"$so"
-	nsx gw timeout 30 "$PC_PYTHON" -c '
-import socket, sys
-proto, port = sys.argv[1], int(sys.argv[2])
-if proto == "tcp":
-    s = socket.socket()
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind(("203.0.113.1", port)); s.listen(1)
-    print("listening", flush=True)
-    c, _ = s.accept()
-    line = c.makefile().readline()
-    c.sendall(b"SSH-2.0-host " + line.encode()); c.close()
-else:
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("203.0.113.1", port))
-    print("listening", flush=True)
-    data, peer = s.recvfrom(100)
-    s.sendto(b"host " + data, peer)' "$proto" "$port" >"$so" 2>&1 &
-	for ((t = 0; t < 50; t++)); do
-		grep -q listening "$so" && break
-		sleep 0.1
-	done
-	grep -q listening "$so" || fail "listener on the host did not start: $(cat "$so")"
-	out=$(nsx pub timeout 20 "$PC_PYTHON" -c '
-import socket, sys
-proto, port = sys.argv[1], int(sys.argv[2])
-if proto == "tcp":
-    c = socket.create_connection(("203.0.113.1", port), timeout=15)
-    c.sendall(b"hello\n")
-    print(c.makefile().readline().strip())
-else:
-    c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); c.settimeout(1)
-    for _ in range(10):
-        c.sendto(b"hello", ("203.0.113.1", port))
-        try:
-            print(c.recv(100).decode()); break
-        except socket.timeout:
-            pass' "$proto" "$port" 2>&1) || fail "$proto to the host's port $port: $out"
-	case $out in
-	"SSH-2.0-host hello" | "host hello") step "public host -> host's $proto port $port ok" ;;
-	*) fail "the host's $proto port $port answered '$out'" ;;
-	esac
-}
+listen_check() { service_check "$1" gw "203.0.113.1:$2" pub "203.0.113.1:$2"; }
 
 gateway_start
 grep -q "XDP steering on $PUB_IF" "$PC_GW_LOG" || fail "no XDP steering in the start-up log"
 grep -q "$PUB_IF: XDP steering: .* 1 shared with the host" "$PC_GW_LOG" ||
 	fail "the start-up log does not show one address shared with the host"
 xdp_attached || fail "no XDP program on $PUB_IF"
+grep -q "warning: ListenPort $GW_PORT is inside the host's ip_local_port_range" "$PC_GW_LOG" ||
+	fail "no warning about ListenPort inside the host's ephemeral ports"
 peer_to_gw rw 10.0.0.0/24 "$GW_EP4" 25
 wait_handshake rw
 ping_ok rw 10.0.0.2 5
+# The host's services while the tunnel carries traffic.
+nsx rw ping -n -q -i 0.05 -c 200 10.0.0.2 >"$PC_TMP/rw-ping" 2>&1 &
+bg=$!
 tcp_check host 10.0.0.2 rw 2
 listen_check tcp 22
 ping_ok pub 203.0.113.1 3
 listen_check udp 5353
+wait "$bg" || true
+grep -q '200 packets transmitted, 200 received' "$PC_TMP/rw-ping" ||
+	fail "the tunnel lost pings meanwhile: $(cat "$PC_TMP/rw-ping")"
+step "200 of 200 tunnel pings meanwhile"
 # The gateway reached the road warrior through the kernel's ARP.
 nsx gw ip neigh show 203.0.113.2 dev "$PUB_IF" | grep -qE 'lladdr' ||
 	fail "the kernel has no neighbour entry for the road warrior"
@@ -105,8 +74,50 @@ v=$(gateway_counter stat xdp_to_host)
 v=$(gateway_counter drop neigh_unresolved)
 [[ $v -eq 0 ]] || fail "drop neigh_unresolved is $v"
 
-step "restart with [NAT] on the shared address"
+# xdp_cli: the program's counters through portcullisctl (counters as a
+# table and --json, ports) and in its metrics text (this config has no
+# [Control] Metrics; `portcullisctl metrics` is the same text).
+xdp_cli() {
+	local out v
+	out=$("$CTL" -i "$(ifn gw)" --json counters 2>&1) || fail "portcullisctl --json counters: $out"
+	v=$("$PC_PYTHON" -c '
+import json, sys
+r = json.load(sys.stdin)
+x = r["xdp"][sys.argv[1]]
+assert list(x) == ["to_gateway", "to_host", "not_ready", "no_socket"], x
+assert x["to_gateway"] >= 10 and x["to_host"] >= 5, x
+assert "host_to_tap" not in r["total"], r["total"]
+print(x["to_gateway"])' "$PUB_IF" <<<"$out") || fail "portcullisctl --json counters: $out"
+	step "portcullisctl --json counters: xdp $PUB_IF to_gateway $v"
+	out=$("$CTL" -i "$(ifn gw)" counters 2>&1) || fail "portcullisctl counters: $out"
+	v=$(awk -v i="$PUB_IF" '$1 == "xdp" && $2 == i && $3 == "to_gateway" { print $4 }' <<<"$out")
+	[[ -n $v && $v -ge 10 ]] || fail "portcullisctl counters: xdp $PUB_IF to_gateway '$v', want >= 10: $out"
+	out=$("$CTL" -i "$(ifn gw)" --json ports 2>&1) || fail "portcullisctl --json ports: $out"
+	"$PC_PYTHON" -c '
+import json, re, sys
+for p in json.load(sys.stdin)["ports"]:
+    assert p["xdp_steering"] == re.search(r"iface=([^,]+)", p["device"]).group(1), p
+' <<<"$out" || fail "portcullisctl --json ports: xdp_steering: $out"
+	out=$("$CTL" -i "$(ifn gw)" ports 2>&1) || fail "portcullisctl ports: $out"
+	grep -q 'XDP_STEERING' <<<"$out" || fail "portcullisctl ports: no XDP_STEERING column: $out"
+	out=$("$CTL" -i "$(ifn gw)" metrics 2>&1) || fail "portcullisctl metrics: $out"
+	[[ $(grep -c '^# TYPE portcullis_xdp_frames_total counter$' <<<"$out") == 1 ]] ||
+		fail "want one portcullis_xdp_frames_total family"
+	v=$(awk -v s="portcullis_xdp_frames_total{interface=\"$PUB_IF\",verdict=\"to_gateway\"}" \
+		'$1 == s { print $2 }' <<<"$out")
+	[[ -n $v && $v -ge 10 ]] || fail "portcullis_xdp_frames_total to_gateway on $PUB_IF is '$v', want >= 10"
+	for verdict in to_host not_ready no_socket; do
+		grep -q "^portcullis_xdp_frames_total{interface=\"$PUB_IF\",verdict=\"$verdict\"} [0-9]" <<<"$out" ||
+			fail "no portcullis_xdp_frames_total for $PUB_IF $verdict"
+	done
+	grep -q '^portcullis_host_tap_frames_total' <<<"$out" && fail "TAP metrics without a TAP"
+	step "metrics: portcullis_xdp_frames_total{interface=\"$PUB_IF\",verdict=\"to_gateway\"} $v"
+}
+xdp_cli
+
+step "restart with [NAT] on the shared address, ListenPort reserved"
 gateway_stop
+ns_sysctl gw net.ipv4.ip_local_reserved_ports=$GW_PORT
 if xdp_attached; then fail "XDP program left on $PUB_IF after the daemon stopped"; fi
 step "XDP program detached on stop"
 ns_add inet
@@ -122,6 +133,25 @@ tcp_check inet 203.0.113.50 gw 1
 ping_ok host 203.0.113.50 3
 v=$(gateway_nat_counter translated)
 [[ $v -ge 1 ]] || fail "nat translated is $v, want >= 1"
+grep -q "warning: ListenPort" "$PC_GW_LOG" && fail "ListenPort warning although it is reserved"
+
+# refused_check: TCP from the public host to 203.0.113.1:2222 is refused
+# (it reached the host's kernel, which has no listener there).
+refused_check() {
+	nsx inet timeout 10 "$PC_PYTHON" -c '
+import socket
+try:
+    socket.create_connection(("203.0.113.1", 2222), timeout=5)
+except ConnectionRefusedError:
+    raise SystemExit(0)
+raise SystemExit("not refused")' || fail "TCP to 203.0.113.1:2222 was not refused by the host"
+}
+step "a forward added and removed live moves its port between host and gateway"
+refused_check
+out=$("$CTL" -i "$(ifn gw)" forward add tcp 2222 10.0.0.2:22 2>&1) || fail "forward add: $out"
+service_check tcp host 10.0.0.2:22 inet 203.0.113.1:2222
+out=$("$CTL" -i "$(ifn gw)" forward remove tcp 2222 2>&1) || fail "forward remove: $out"
+refused_check
 
 step "SIGKILL: the program stays and passes everything to the kernel"
 kill -KILL "$PC_GW_PID"

@@ -252,7 +252,7 @@ static void test_fixtures_match_protocol(void **state)
 	static const struct {
 		const char *fixture, *keys;  /* top-level, then of an element */
 	} shapes[] = {
-		{ "ports.json", "ports|name device driver dpdk_port mac mtu vlan "
+		{ "ports.json", "ports|name device driver xdp_steering dpdk_port mac mtu vlan "
 		  "link addresses routes rx_packets rx_bytes tx_packets tx_bytes "
 		  "rx_dropped rx_errors tx_errors" },
 		{ "neighbours.json", "neighbours|port ip mac state held" },

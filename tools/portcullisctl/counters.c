@@ -8,7 +8,9 @@
  *
  * The rows come from walking the reply's "total" object, not from a list
  * compiled in here, so a counter the daemon adds shows up without a new
- * portcullisctl.
+ * portcullisctl.  Then, with AF_XDP steering, the reply's "xdp" object:
+ * the steering program's verdicts per NIC ("xdp eth0 to_gateway"), which
+ * are not per lcore ("-" in the lcore columns).
  */
 #include <ctype.h>
 #include <errno.h>
@@ -23,6 +25,7 @@ enum { MAX_DEPTH = 3, LABEL_LEN = 128, COL_NAME_LEN = 32 };
 struct row {
 	const char *path[MAX_DEPTH];        /* keys into a COUNTERS object */
 	unsigned depth;
+	bool per_nic;                       /* keys into the reply: "xdp" */
 	char label[LABEL_LEN];
 };
 
@@ -83,6 +86,7 @@ static int add_row(struct rows *rows, const char **path, unsigned depth)
 	r = &rows->v[rows->n++];
 	memcpy(r->path, path, sizeof(r->path));
 	r->depth = depth;
+	r->per_nic = false;
 	make_label(r);
 	return 0;
 }
@@ -110,6 +114,22 @@ static int walk(const json_t *obj, const char **path, unsigned depth,
 			return ret;
 	}
 	return 0;
+}
+
+/* The "xdp" object (absent without steering): its rows, after the
+ * totals; zeros too, the four verdicts of a NIC belong together. */
+static int walk_xdp(const json_t *xdp, struct rows *rows)
+{
+	const char *path[MAX_DEPTH] = { "xdp" };
+	size_t first = rows->n;
+	int ret;
+
+	if (!json_is_object(xdp))
+		return 0;
+	ret = walk(xdp, path, 1, false, true, rows);
+	for (size_t i = first; i < rows->n; i++)
+		rows->v[i].per_nic = true;
+	return ret;
 }
 
 static const json_t *lookup(const json_t *counters, const struct row *r)
@@ -141,9 +161,10 @@ static void lcore_name(char *buf, size_t len, const json_t *lcore)
 		buf[i] = (char)toupper((unsigned char)buf[i]);
 }
 
-static int print_table(const struct rows *rows, const json_t *total,
+static int print_table(const struct rows *rows, const json_t *reply,
 		       const json_t *lcores, FILE *out, unsigned human)
 {
+	const json_t *total = json_object_get(reply, "total");
 	size_t n_lcores = json_array_size(lcores), n_cols = 2 + n_lcores;
 	struct table_col *cols = calloc(n_cols, sizeof(*cols));
 	char (*names)[COL_NAME_LEN] = calloc(n_lcores + 1, sizeof(*names));
@@ -165,6 +186,12 @@ static int print_table(const struct rows *rows, const json_t *total,
 		unsigned flags = is_bytes(&rows->v[r]) ? TABLE_BYTES | human : 0;
 
 		table_add(t, rows->v[r].label);
+		if (rows->v[r].per_nic) {
+			table_add_json(t, lookup(reply, &rows->v[r]), flags);
+			for (size_t i = 0; i < n_lcores; i++)
+				table_add(t, "-");
+			continue;
+		}
 		table_add_json(t, lookup(total, &rows->v[r]), flags);
 		for (size_t i = 0; i < n_lcores; i++) {
 			const json_t *lc = json_array_get(lcores, i);
@@ -193,7 +220,9 @@ int counters_print(const json_t *reply, FILE *out, const struct ctl_opts *o)
 		return -EPROTO;
 	ret = walk(total, path, 0, false, o->all, &rows);
 	if (ret == 0)
-		ret = print_table(&rows, total, o->lcores ? lcores : NULL, out,
+		ret = walk_xdp(json_object_get(reply, "xdp"), &rows);
+	if (ret == 0)
+		ret = print_table(&rows, reply, o->lcores ? lcores : NULL, out,
 				  o->human ? TABLE_HUMAN : 0);
 	free(rows.v);
 	return ret;

@@ -2,7 +2,10 @@
 /*
  * portcullisctl ports: one table of what each port is (as `ip -br link`
  * and `ethtool` would say), one of its NIC counters (`ip -s link`), one of
- * its routes (`ip route`).
+ * its routes (`ip route`).  With AF_XDP steering on a port, the first
+ * table has an XDP_STEERING column: the kernel interface whose steering
+ * program feeds the port ("-" for a port without); without steering
+ * anywhere, no such column.
  */
 #include <errno.h>
 #include <string.h>
@@ -23,6 +26,13 @@ static const struct table_col port_cols[] = {
 	{ "NAME" }, { "PORT", true }, { "DEVICE" }, { "DRIVER" }, { "LINK" },
 	{ "SPEED", true }, { "DUPLEX" }, { "MAC" }, { "MTU", true },
 	{ "VLAN", true }, { "ADDRESSES" },
+};
+#define N_PORT_COLS (sizeof(port_cols) / sizeof(port_cols[0]))
+
+static const struct table_col port_cols_xdp[N_PORT_COLS + 1] = {
+	{ "NAME" }, { "PORT", true }, { "DEVICE" }, { "DRIVER" },
+	{ "XDP_STEERING" }, { "LINK" }, { "SPEED", true }, { "DUPLEX" },
+	{ "MAC" }, { "MTU", true }, { "VLAN", true }, { "ADDRESSES" },
 };
 
 static const struct table_col stat_cols[] = {
@@ -78,7 +88,19 @@ static void add_addresses(struct table *t, const json_t *addrs)
 	table_add(t, buf[0] ? buf : "-");
 }
 
-static void add_port(struct table *t, const json_t *p)
+/* Is AF_XDP steering on for any port of the reply? */
+static bool any_xdp(const json_t *ports)
+{
+	const json_t *p;
+	size_t i;
+
+	json_array_foreach(ports, i, p)
+		if (json_is_string(json_object_get(p, "xdp_steering")))
+			return true;
+	return false;
+}
+
+static void add_port(struct table *t, const json_t *p, bool xdp)
 {
 	const json_t *vlan = json_object_get(p, "vlan");
 
@@ -86,6 +108,8 @@ static void add_port(struct table *t, const json_t *p)
 	table_add_member(t, p, "dpdk_port", 0);
 	table_add_member(t, p, "device", 0);
 	table_add_member(t, p, "driver", 0);
+	if (xdp)
+		table_add_member(t, p, "xdp_steering", 0);   /* null: "-" */
 	add_link(t, json_object_get(p, "link"));
 	table_add_member(t, p, "mac", 0);
 	table_add_member(t, p, "mtu", 0);
@@ -123,8 +147,10 @@ static void add_routes(struct table *t, const json_t *p)
 int ports_print(const json_t *reply, FILE *out, const struct ctl_opts *o)
 {
 	const json_t *ports = json_object_get(reply, "ports"), *p;
+	bool xdp = any_xdp(ports);
 	struct table *t[3] = {
-		table_create(port_cols, sizeof(port_cols) / sizeof(port_cols[0])),
+		xdp ? table_create(port_cols_xdp, N_PORT_COLS + 1)
+		    : table_create(port_cols, N_PORT_COLS),
 		table_create(stat_cols, sizeof(stat_cols) / sizeof(stat_cols[0])),
 		table_create(route_cols, sizeof(route_cols) / sizeof(route_cols[0])),
 	};
@@ -138,7 +164,7 @@ int ports_print(const json_t *reply, FILE *out, const struct ctl_opts *o)
 	if (!t[0] || !t[1] || !t[2])
 		goto out;
 	json_array_foreach(ports, i, p) {
-		add_port(t[0], p);
+		add_port(t[0], p, xdp);
 		add_stats(t[1], p, o->human ? TABLE_HUMAN : 0);
 		add_routes(t[2], p);
 	}
