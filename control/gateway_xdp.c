@@ -381,6 +381,35 @@ int gateway_xdp_device(struct gateway *gw, unsigned port, const char *device, ch
 	return 0;
 }
 
+/*
+ * The program redirects to the socket of the queue a frame arrived on;
+ * the gateway has sockets on its first n_queues queues.  A NIC with more
+ * queues spreads flows over all of them (RSS), and the gateway's frames
+ * that land on the others reach the kernel (xdp_no_socket).  Say so at
+ * start-up, with the fix.
+ */
+static void queue_check(const struct xdp_nic *nic, unsigned n_queues)
+{
+	struct ethtool_channels ch = { .cmd = ETHTOOL_GCHANNELS };
+	struct ifreq ifr;
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	unsigned nic_queues;
+
+	if (fd < 0)
+		return;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", nic->ifname);
+	ifr.ifr_data = (void *)&ch;
+	nic_queues = ioctl(fd, SIOCETHTOOL, &ifr) == 0 ? ch.combined_count + ch.rx_count : 0;
+	close(fd);
+	if (nic_queues > n_queues)
+		fprintf(stderr, "portcullisd: warning: %s has %u RX queues and the gateway "
+			"reads %u: what RSS puts on the others reaches the kernel "
+			"(xdp_no_socket); run 'ethtool -L %s combined %u', or give the "
+			"Device queue_count=%u and as many workers\n", nic->ifname,
+			nic_queues, n_queues, nic->ifname, n_queues, nic_queues);
+}
+
 static int nic_start(struct xdp_nic *nic, char *err, size_t errlen)
 {
 	int ours, fd = xdp_steer_attached(nic->ifindex, &ours), ret;
@@ -412,6 +441,7 @@ int gateway_xdp_start(struct gateway *gw, char *err, size_t errlen)
 	for (unsigned i = 0; i < x->n_nic; i++) {
 		if ((ret = nic_start(&x->nic[i], err, errlen)) < 0)
 			return ret;
+		queue_check(&x->nic[i], gw->dp.rx_queues);
 		host_scan(&x->nic[i]);
 		if ((ret = nic_write(gw, &x->nic[i], true)) < 0) {
 			snprintf(err, errlen, "%s: cannot fill the XDP steering maps: %s",
