@@ -16,6 +16,7 @@
  *    still attached is removed (gateway_xdp_stop).
  * Control thread only.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <ifaddrs.h>
 #include <net/if.h>
@@ -50,6 +51,7 @@ struct xdp_nic {
 	struct xdp_steer_maps maps;
 	struct xdp_steer_host_addr host[XDP_HOST_MAX];
 	unsigned n_host;
+	bool host_full;                     /* said that more did not fit */
 	struct xdp_steer_plan *written;     /* what the maps hold */
 };
 
@@ -93,17 +95,60 @@ static unsigned vlan_ifs_read(struct vlan_if *v, unsigned max)
 	return n;
 }
 
-/* Is ifname the NIC (vlan 0) or a VLAN interface over it? */
-static bool on_nic(const struct xdp_nic *nic, const char *ifname,
-		   const struct vlan_if *v, unsigned n_v, uint16_t *vlan)
+/* A kernel interface whose frames come through the NIC, and the VLAN
+ * they carry there. */
+struct nic_if {
+	char name[IF_NAMESIZE];
+	uint16_t vlan;
+};
+
+/*
+ * The NIC and every interface stacked on it, as sysfs links them
+ * (/sys/class/net/IF/upper_*): its VLAN interfaces, a bridge it is a port
+ * of (a Proxmox-style br0 holds the host's address, not eth0), a bond,
+ * macvlans, and what sits on those.  A VLAN interface carries its id; the
+ * others carry their lower's.  The number of interfaces, at most max.
+ */
+static unsigned nic_ifs_collect(const char *nic, struct nic_if *out, unsigned max)
 {
-	if (strcmp(ifname, nic->ifname) == 0) {
-		*vlan = 0;
-		return true;
+	struct vlan_if vifs[XDP_VLAN_IFS_MAX];
+	unsigned n_v = vlan_ifs_read(vifs, XDP_VLAN_IFS_MAX), n = 1;
+
+	snprintf(out[0].name, sizeof(out[0].name), "%s", nic);
+	out[0].vlan = 0;
+	for (unsigned i = 0; i < n; i++) {
+		char path[sizeof("/sys/class/net/") + IF_NAMESIZE];
+		struct dirent *d;
+		DIR *dir;
+
+		snprintf(path, sizeof(path), "/sys/class/net/%.*s", IF_NAMESIZE - 1,
+			 out[i].name);
+		if ((dir = opendir(path)) == NULL)
+			continue;
+		while ((d = readdir(dir)) != NULL && n < max) {
+			struct nic_if *u = &out[n];
+
+			if (strncmp(d->d_name, "upper_", 6) != 0 ||
+			    strlen(d->d_name + 6) >= sizeof(u->name))
+				continue;
+			snprintf(u->name, sizeof(u->name), "%s", d->d_name + 6);
+			u->vlan = out[i].vlan;
+			for (unsigned k = 0; k < n_v; k++)
+				if (strcmp(vifs[k].name, u->name) == 0)
+					u->vlan = vifs[k].vid;
+			n++;
+		}
+		closedir(dir);
 	}
-	for (unsigned i = 0; i < n_v; i++)
-		if (strcmp(v[i].name, ifname) == 0 && strcmp(v[i].parent, nic->ifname) == 0) {
-			*vlan = v[i].vid;
+	return n;
+}
+
+static bool on_nic(const struct nic_if *ifs, unsigned n, const char *ifname,
+		   uint16_t *vlan)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (strcmp(ifs[i].name, ifname) == 0) {
+			*vlan = ifs[i].vlan;
 			return true;
 		}
 	return false;
@@ -134,10 +179,12 @@ static void host_addr_take(struct xdp_nic *nic, const struct ifaddrs *ifa,
 static bool host_scan(struct xdp_nic *nic)
 {
 	struct xdp_steer_host_addr before[XDP_HOST_MAX];
-	struct vlan_if vifs[XDP_VLAN_IFS_MAX];
-	unsigned n_before = nic->n_host, n_v = vlan_ifs_read(vifs, XDP_VLAN_IFS_MAX);
+	struct nic_if ifs[XDP_VLAN_IFS_MAX];
+	unsigned n_before = nic->n_host, n_ifs = nic_ifs_collect(nic->ifname, ifs,
+								 XDP_VLAN_IFS_MAX);
 	struct ifaddrs *list;
 	uint16_t vlan;
+	bool full;
 
 	if (getifaddrs(&list) < 0)
 		return false;                  /* keep what we had */
@@ -146,7 +193,7 @@ static bool host_scan(struct xdp_nic *nic)
 	for (const struct ifaddrs *ifa = list; ifa; ifa = ifa->ifa_next)
 		if (ifa->ifa_addr && (ifa->ifa_addr->sa_family == AF_INET ||
 				      ifa->ifa_addr->sa_family == AF_INET6) &&
-		    on_nic(nic, ifa->ifa_name, vifs, n_v, &vlan)) {
+		    on_nic(ifs, n_ifs, ifa->ifa_name, &vlan)) {
 			host_addr_take(nic, ifa, ifa->ifa_addr, vlan);
 			/* The subnet's broadcast (203.0.113.255) is the
 			 * host's too, not transit for the gateway. */
@@ -155,6 +202,14 @@ static bool host_scan(struct xdp_nic *nic)
 				host_addr_take(nic, ifa, ifa->ifa_broadaddr, vlan);
 		}
 	freeifaddrs(list);
+	/* More than fit: the rest would be taken for the gateway's transit
+	 * on the private side; say so once. */
+	full = nic->n_host == XDP_HOST_MAX;
+	if (full && !nic->host_full)
+		fprintf(stderr, "portcullisd: warning: %s: the host has more than %u "
+			"addresses on it; the others are not known to the XDP program\n",
+			nic->ifname, XDP_HOST_MAX);
+	nic->host_full = full;
 	return nic->n_host != n_before ||
 	       memcmp(before, nic->host, n_before * sizeof(before[0])) != 0;
 }
@@ -182,8 +237,13 @@ static int nic_write(struct gateway *gw, struct xdp_nic *nic, bool log)
 		free(p);
 		return 0;
 	}
-	if (ret == 0)
+	if (ret == 0) {
+		/* A write that fails half-way leaves the maps unknown: the
+		 * next plan is written whole, even if it equals the old. */
+		free(nic->written);
+		nic->written = NULL;
 		ret = xdp_steer_maps_write(&nic->maps, p);
+	}
 	if (ret < 0) {
 		free(p);
 		return ret;
@@ -197,7 +257,6 @@ static int nic_write(struct gateway *gw, struct xdp_nic *nic, bool log)
 		       nic->ifname, p->n_addrs, shared, p->n_fwd, p->conf.listen_port,
 		       p->conf.vlan[0], p->conf.vlan[1] == XDP_STEER_VLAN_UNUSED ? "" : " and ",
 		       p->conf.vlan[1] == XDP_STEER_VLAN_UNUSED ? 0 : p->conf.vlan[1]);
-	free(nic->written);
 	nic->written = p;
 	return 0;
 }
@@ -222,16 +281,22 @@ void gateway_xdp_update(struct gateway *gw)
 
 /* --- Neighbours through the kernel --------------------------------------- */
 
-static const struct xdp_steer_host_addr *host_addr_of(const struct gw_xdp *x, unsigned port,
+/* The host's address a on the VLAN of port (the same link-local address
+ * may be on the NIC and on each VLAN interface over it). */
+static const struct xdp_steer_host_addr *host_addr_of(const struct gateway *gw,
+						      unsigned port,
 						      const struct ip_addr *a)
 {
+	const struct gw_xdp *x = gw->xdp;
+	uint16_t vlan = gw->dp.tables->ports[port].vlan;
+
 	for (unsigned i = 0; i < x->n_nic; i++) {
 		const struct xdp_nic *nic = &x->nic[i];
 
 		if (!(nic->port_mask & (1u << port)))
 			continue;
 		for (unsigned k = 0; k < nic->n_host; k++)
-			if (ip_addr_equal(&nic->host[k].addr, a))
+			if (nic->host[k].vlan == vlan && ip_addr_equal(&nic->host[k].addr, a))
 				return &nic->host[k];
 	}
 	return NULL;
@@ -241,7 +306,7 @@ static bool resolve_via_host(void *ctx, unsigned port, const struct ip_addr *src
 			     const struct ip_addr *ip)
 {
 	struct gateway *gw = ctx;
-	const struct xdp_steer_host_addr *h = host_addr_of(gw->xdp, port, src);
+	const struct xdp_steer_host_addr *h = host_addr_of(gw, port, src);
 
 	return h && host_neigh_request(gw->xdp->hn, h->ifindex, ip) == 0;
 }
@@ -346,18 +411,32 @@ int gateway_xdp_device(struct gateway *gw, unsigned port, const char *device, ch
 		snprintf(err, errlen, "Device too long for XDP steering");
 		return -ENAMETOOLONG;
 	}
-	if (gw->xdp == NULL && (gw->xdp = calloc(1, sizeof(*gw->xdp))) == NULL)
+	if (gw->xdp == NULL && (gw->xdp = calloc(1, sizeof(*gw->xdp))) == NULL) {
+		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
+	}
 	nic = &gw->xdp->nic[gw->xdp->n_nic];
 	*nic = (struct xdp_nic){ .memfd = -1, .maps = { -1, -1, -1, -1 } };
 	nic->port_mask = 1u << port;
 	if (port == PORT_PUBLIC && config_ports_shared(gw->cfg))
 		nic->port_mask |= 1u << PORT_PRIVATE;
-	if ((ret = host_ports_device_iface(device, nic->ifname, sizeof(nic->ifname))) < 0 ||
-	    (nic->ifindex = (int)if_nametoindex(nic->ifname)) == 0) {
+	if ((ret = host_ports_device_iface(device, nic->ifname, sizeof(nic->ifname))) < 0) {
+		snprintf(err, errlen, "no iface= in the Device, for XDP steering");
+		return -ENODEV;
+	}
+	if ((nic->ifindex = (int)if_nametoindex(nic->ifname)) == 0) {
 		snprintf(err, errlen, "no interface %s for XDP steering", nic->ifname);
 		return -ENODEV;
 	}
+	/* One program per interface: a second Device string on the same NIC
+	 * (other queues) would replace the first one's program. */
+	for (unsigned i = 0; i < gw->xdp->n_nic; i++)
+		if (gw->xdp->nic[i].ifindex == nic->ifindex) {
+			snprintf(err, errlen, "%s already carries the other port: to use one "
+				 "NIC for both, give both [Port]s the same Device and "
+				 "different VLANs", nic->ifname);
+			return -EEXIST;
+		}
 	if ((ret = xdp_steer_clear_leftover(nic->ifindex, why, sizeof(why))) < 0) {
 		snprintf(err, errlen, "%s: %s", nic->ifname, why);
 		return ret;
@@ -388,8 +467,10 @@ int gateway_xdp_device(struct gateway *gw, unsigned port, const char *device, ch
  * that land on the others reach the kernel (xdp_no_socket).  Say so at
  * start-up, with the fix.
  */
-static void queue_check(const struct xdp_nic *nic, unsigned n_queues)
+static void queue_check(const struct xdp_nic *nic, const char *device, unsigned n_queues)
 {
+	const char *sq = strstr(device, "start_queue=");
+	unsigned start = sq ? (unsigned)strtoul(sq + 12, NULL, 10) : 0;
 	struct ethtool_channels ch = { .cmd = ETHTOOL_GCHANNELS };
 	struct ifreq ifr;
 	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -402,12 +483,16 @@ static void queue_check(const struct xdp_nic *nic, unsigned n_queues)
 	ifr.ifr_data = (void *)&ch;
 	nic_queues = ioctl(fd, SIOCETHTOOL, &ifr) == 0 ? ch.combined_count + ch.rx_count : 0;
 	close(fd);
-	if (nic_queues > n_queues)
-		fprintf(stderr, "portcullisd: warning: %s has %u RX queues and the gateway "
-			"reads %u: what RSS puts on the others reaches the kernel "
-			"(xdp_no_socket); run 'ethtool -L %s combined %u', or give the "
-			"Device queue_count=%u and as many workers\n", nic->ifname,
-			nic_queues, n_queues, nic->ifname, n_queues, nic_queues);
+	if (nic_queues <= n_queues && start == 0)
+		return;
+	fprintf(stderr, "portcullisd: warning: %s has %u RX queues and the gateway reads "
+		"%u-%u: what RSS puts on the others is dropped (xdp_no_socket); spread "
+		"RSS over those only ('ethtool -X %s start %u equal %u'", nic->ifname,
+		nic_queues, start, start + n_queues - 1, nic->ifname, start, n_queues);
+	if (start == 0)
+		fprintf(stderr, ", or 'ethtool -L %s combined %u'", nic->ifname, n_queues);
+	fprintf(stderr, "), or give the Device queue_count=%u and as many workers\n",
+		nic_queues);
 }
 
 static int nic_start(struct xdp_nic *nic, char *err, size_t errlen)
@@ -441,7 +526,8 @@ int gateway_xdp_start(struct gateway *gw, char *err, size_t errlen)
 	for (unsigned i = 0; i < x->n_nic; i++) {
 		if ((ret = nic_start(&x->nic[i], err, errlen)) < 0)
 			return ret;
-		queue_check(&x->nic[i], gw->dp.rx_queues);
+		queue_check(&x->nic[i], gw->cfg->ports[__builtin_ctz(x->nic[i].port_mask)].device,
+			    gw->dp.rx_queues);
 		host_scan(&x->nic[i]);
 		if ((ret = nic_write(gw, &x->nic[i], true)) < 0) {
 			snprintf(err, errlen, "%s: cannot fill the XDP steering maps: %s",

@@ -35,6 +35,7 @@ enum {
 	/* A neighbour message is ~100 bytes; a datagram of the kernel's
 	 * (NLMSG_GOODSIZE) is at most 8 KiB.  Larger: MSG_TRUNC, skipped. */
 	RECV_BUF = 16384,
+	HOST_NEIGH_POLL_MAX = 64,           /* datagrams read per call */
 	USABLE_STATES = NUD_REACHABLE | NUD_STALE | NUD_DELAY | NUD_PROBE |
 			NUD_PERMANENT | NUD_NOARP,
 	/* Good as they are: the kernel is not asked to probe them (STALE
@@ -275,7 +276,10 @@ int host_neigh_poll(struct host_neigh *hn, host_neigh_fn fn, void *ctx)
 {
 	int n = 0;
 
-	for (;;) {
+	/* Bounded: a flood of neighbour changes (spoofed ARP to the shared
+	 * address makes the kernel create entries, each one a notification)
+	 * must not hold the control thread; the rest waits for the next call. */
+	for (unsigned datagrams = 0; datagrams < HOST_NEIGH_POLL_MAX; datagrams++) {
 		struct sockaddr_nl from;
 		struct iovec iov = { .iov_base = hn->buf, .iov_len = sizeof(hn->buf) };
 		struct msghdr msg = {
@@ -298,4 +302,5 @@ int host_neigh_poll(struct host_neigh *hn, host_neigh_fn fn, void *ctx)
 			continue;
 		n += parse_datagram(hn, hn->buf, (size_t)got, fn, ctx);
 	}
+	return n;
 }

@@ -25,6 +25,7 @@
 /* Every valid config fits: the plan cannot fail for want of room. */
 _Static_assert((int)XDP_STEER_MAX_FORWARDS >= (int)NAT_MAX_FORWARDS, "forward ports");
 _Static_assert((int)XDP_STEER_MAX_ADDRS >= (int)PORT_COUNT * (CONFIG_MAX_ADDRESSES + 1) +
+	       CONFIG_MAX_ADDRESSES +
 	       NAT_MAX_EXTERNAL + 1 + 64 /* gateway_xdp.c XDP_HOST_MAX */, "addresses");
 
 /* dataplane/xdp/steer_obj.c, generated at build time. */
@@ -43,7 +44,8 @@ static int fwd_key_cmp(const void *a, const void *b)
 	return memcmp(a, b, sizeof(struct xdp_steer_fwd_key));
 }
 
-static int addr_add(struct xdp_steer_plan *p, const struct ip_addr *a, uint32_t flags)
+static int addr_add(struct xdp_steer_plan *p, const struct ip_addr *a, uint16_t vlan,
+		    uint32_t flags)
 {
 	struct xdp_steer_addr_entry *e;
 
@@ -54,6 +56,7 @@ static int addr_add(struct xdp_steer_plan *p, const struct ip_addr *a, uint32_t 
 	e = &p->addrs[p->n_addrs++];
 	memset(e, 0, sizeof(*e));
 	e->key.family = a->family;
+	e->key.vlan = vlan;
 	memcpy(e->key.addr, a->bytes, ip_addr_len(a));
 	e->flags = flags;
 	return 0;
@@ -75,6 +78,8 @@ static void addrs_merge(struct xdp_steer_plan *p)
 	p->n_addrs = out;
 }
 
+/* The port's own addresses on its VLAN; on the public side also the
+ * tunnel's (public_input answers them), as l3_is_local_addr has it. */
 static int port_addrs(struct xdp_steer_plan *p, const struct dp_tables *t, unsigned port)
 {
 	const struct dp_port_conf *pc = &t->ports[port];
@@ -84,28 +89,34 @@ static int port_addrs(struct xdp_steer_plan *p, const struct dp_tables *t, unsig
 	if (port == PORT_PUBLIC)
 		flags |= XDP_STEER_ADDR_WG;    /* wg_message_offset's rule */
 	for (unsigned i = 0; i < pc->n_addrs && ret == 0; i++)
-		ret = addr_add(p, &pc->addrs[i].addr, flags);
+		ret = addr_add(p, &pc->addrs[i].addr, pc->vlan, flags);
 	if (ret == 0)
-		ret = addr_add(p, &pc->link_local, XDP_STEER_ADDR_GATEWAY);
+		ret = addr_add(p, &pc->link_local, pc->vlan, XDP_STEER_ADDR_GATEWAY);
+	for (unsigned i = 0; port == PORT_PUBLIC && i < t->n_tun_addrs && ret == 0; i++)
+		ret = addr_add(p, &t->tun_addrs[i].addr, pc->vlan, XDP_STEER_ADDR_GATEWAY);
 	return ret;
 }
 
 /* The NAT's external addresses and forward ports (public side only). */
-static int nat_entries(struct xdp_steer_plan *p, const struct nat_config *nat)
+static int nat_entries(struct xdp_steer_plan *p, const struct nat_config *nat,
+		       uint16_t vlan)
 {
 	unsigned out = 0;
-	int ret = addr_add(p, &nat->external, XDP_STEER_ADDR_NAT);
+	int ret = addr_add(p, &nat->external, vlan, XDP_STEER_ADDR_NAT);
 
 	for (unsigned i = 0; i < nat->n_forwards && ret == 0; i++) {
 		const struct nat_forward *f = &nat->forwards[i];
 
-		ret = addr_add(p, f->external.family ? &f->external : &nat->external,
-			       XDP_STEER_ADDR_NAT);
+		const struct ip_addr *ext = f->external.family ? &f->external : &nat->external;
+
+		ret = addr_add(p, ext, vlan, XDP_STEER_ADDR_NAT);
 		if (ret == 0 && p->n_fwd == XDP_STEER_MAX_FORWARDS)
 			ret = -E2BIG;
-		if (ret == 0)
-			p->fwd[p->n_fwd++] = (struct xdp_steer_fwd_key){
+		if (ret == 0) {
+			p->fwd[p->n_fwd] = (struct xdp_steer_fwd_key){
 				.proto = f->proto, .port = htons(f->external_port) };
+			memcpy(p->fwd[p->n_fwd++].addr, ext->bytes, 4);
+		}
 	}
 	qsort(p->fwd, p->n_fwd, sizeof(p->fwd[0]), fwd_key_cmp);
 	for (unsigned i = 0; i < p->n_fwd; i++)
@@ -130,8 +141,11 @@ int xdp_steer_plan_build(const struct dp_tables *t, unsigned port_mask,
 	for (unsigned port = 0; port < PORT_COUNT && ret == 0; port++) {
 		if (!(port_mask & (1u << port)) || !t->ports[port].present)
 			continue;
-		if (n_vlan < 2)
+		if (n_vlan < 2) {
+			p->conf.transit[n_vlan] = port == PORT_PRIVATE;
 			p->conf.vlan[n_vlan++] = t->ports[port].vlan;
+		}
+		memcpy(p->conf.mac, t->ports[port].mac, 6);   /* one NIC, one MAC */
 		ret = port_addrs(p, t, port);
 	}
 	if (pub) {
@@ -139,11 +153,11 @@ int xdp_steer_plan_build(const struct dp_tables *t, unsigned port_mask,
 		if (ret == 0 && t->nat.enabled) {
 			p->conf.nat_port_min = t->nat.port_min;
 			p->conf.nat_port_max = t->nat.port_max;
-			ret = nat_entries(p, &t->nat);
+			ret = nat_entries(p, &t->nat, t->ports[PORT_PUBLIC].vlan);
 		}
 	}
 	for (unsigned i = 0; i < n_host && ret == 0; i++)
-		ret = addr_add(p, &host[i].addr, XDP_STEER_ADDR_HOST);
+		ret = addr_add(p, &host[i].addr, host[i].vlan, XDP_STEER_ADDR_HOST);
 	addrs_merge(p);
 	p->conf.enabled = 1;
 	if (ret < 0)

@@ -78,11 +78,6 @@ static bool forward_maybe(const struct nat_config *conf, uint8_t proto,
 	return conf->forward_ports[b / 64] >> (b % 64) & 1;
 }
 
-bool nat_forward_port_maybe(const struct nat_config *conf, uint8_t proto,
-			    uint16_t port)
-{
-	return forward_maybe(conf, proto, 0, port);
-}
 
 static void external_addr_add(struct nat_config *conf, const struct ip_addr *a)
 {
@@ -143,6 +138,15 @@ forward_by_external(const struct nat_config *conf, uint8_t proto,
 			return f;
 	}
 	return NULL;
+}
+
+bool nat_forward_at(const struct nat_config *conf, uint8_t proto, const uint8_t addr[4],
+		    uint16_t port)
+{
+	uint32_t a;
+
+	memcpy(&a, addr, sizeof(a));
+	return forward_by_external(conf, proto, a, port) != NULL;
 }
 
 static const struct nat_forward *

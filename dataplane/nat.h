@@ -156,10 +156,10 @@ bool nat_hairpin_target(struct nat *nat, const struct nat_config *conf,
 int nat_config_index(struct nat_config *conf);
 void nat_config_index_free(struct nat_config *conf);
 
-/* Could a forward use this external port (network order) for proto?
- * Answered from the forward bitmap; true when it cannot tell. */
-bool nat_forward_port_maybe(const struct nat_config *conf, uint8_t proto,
-			    uint16_t port);
+/* Is there a forward of proto on external address addr, port (network
+ * order)?  The port bitmap answers most "no"s without a scan. */
+bool nat_forward_at(const struct nat_config *conf, uint8_t proto, const uint8_t addr[4],
+		    uint16_t port);
 
 /* A public address shared with the host (HostInterface, or AF_XDP
  * steering): is this IPv4 packet to an external address (ip, its checked

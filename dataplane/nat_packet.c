@@ -456,7 +456,8 @@ static bool in_nat_range(const struct nat_config *nat, const uint8_t *port_be)
 
 /* An ICMP error to the external address quotes a packet that went out
  * from it: the NAT's if its source port (or echo identifier) is one the
- * NAT hands out, the host's otherwise.  Too short to tell: the NAT's. */
+ * NAT hands out or a forward's on that address, the host's otherwise.
+ * Too short to tell: the NAT's. */
 static bool nat_icmp_error(const struct nat_config *nat, const uint8_t *q,
 			   uint32_t qlen)
 {
@@ -473,8 +474,8 @@ static bool nat_icmp_error(const struct nat_config *nat, const uint8_t *q,
 	case IPPROTO_UDP_:
 		memcpy(&sport, q + ql4, 2);      /* network order */
 		return in_nat_range(nat, q + ql4) ||
-		       nat_forward_port_maybe(nat, ((const struct ipv4_hdr *)q)->protocol,
-					      sport);
+		       nat_forward_at(nat, ((const struct ipv4_hdr *)q)->protocol,
+				      ((const struct ipv4_hdr *)q)->src, sport);
 	case IPPROTO_ICMP_:
 		return in_nat_range(nat, q + ql4 + ICMP_ID_OFF);
 	default:
@@ -484,7 +485,9 @@ static bool nat_icmp_error(const struct nat_config *nat, const uint8_t *q,
 
 /*
  * IPv4 to a NAT external address: what nat_in must see.  TCP/UDP to the
- * NAT's PortRange or to a forward's port; ICMP echo replies whose
+ * NAT's PortRange or to a forward's port on that address (a forward of
+ * 443 on a second address leaves the host's 443 on the first alone); ICMP
+ * echo replies whose
  * identifier is in PortRange (the NAT takes identifiers from it too) and
  * errors about the NAT's packets; later fragments (they carry no ports;
  * the host's own traffic is rarely fragmented).  The rest (a connection to
@@ -507,7 +510,7 @@ bool nat_inbound_owned(const struct nat_config *nat, const uint8_t *ip, uint32_t
 	case IPPROTO_UDP_:
 		memcpy(&port, ip + l4 + 2, 2);   /* destination, network order */
 		return in_nat_range(nat, ip + l4 + 2) ||
-		       nat_forward_port_maybe(nat, h->protocol, port);
+		       nat_forward_at(nat, h->protocol, h->dst, port);
 	case IPPROTO_ICMP_:
 		switch (ip[l4]) {
 		case ICMP_ECHO_REPLY:

@@ -7,7 +7,7 @@
  * (maps not filled yet: one lookup, one counter, XDP_PASS), measured in
  * the same rounds, so the ratio says what the decision adds on this CPU
  * whatever else the machine is doing.  No socket is in xsks_map, so a
- * frame for the gateway ends in XDP_PASS after the xsks_map lookup: the
+ * frame for the gateway ends in XDP_DROP after the xsks_map lookup: the
  * redirect itself (the kernel's AF_XDP path) is not in these figures.
  *
  * Needs root (CAP_BPF).  Usage: bench_xdp_steer [ROUNDS [REPEAT]]
@@ -36,6 +36,7 @@ struct kind {
 	uint8_t proto;                         /* 0: ARP */
 	const uint8_t *dst;
 	uint16_t dport;
+	uint16_t vlan;                         /* 4000: the private side */
 };
 
 static const struct kind kinds[] = {
@@ -44,21 +45,27 @@ static const struct kind kinds[] = {
 	{ "SSH to the shared address", "kernel", IPPROTO_TCP, SHARED, 22 },
 	{ "NAT return traffic (PortRange)", "gateway", IPPROTO_TCP, SHARED, 25000 },
 	{ "a forward's port", "gateway", IPPROTO_TCP, SHARED, 2222 },
-	{ "transit (private side out)", "gateway", IPPROTO_TCP, TRANSIT, 443 },
+	{ "transit (private side, VLAN 4000)", "gateway", IPPROTO_TCP, TRANSIT, 443, 4000 },
 	{ "ARP for the shared address", "kernel", 0, SHARED, 0 },
 };
 #define N_KINDS (sizeof(kinds) / sizeof(kinds[0]))
 
 static uint32_t frame_build(const struct kind *k, uint8_t *f)
 {
+	uint32_t tag = k->vlan ? 4 : 0;
+
 	memset(f, 0, FRAME);
 	memset(f, 0xff, 6);                    /* dst MAC */
 	f[6] = 0x02;                           /* src MAC 02:00:... */
+	if (tag) {                             /* 802.1Q, then as untagged */
+		f[12] = 0x81, f[14] = (uint8_t)(k->vlan >> 8), f[15] = (uint8_t)k->vlan;
+		f += 4;
+	}
 	if (k->proto == 0) {                   /* ARP request */
 		f[12] = 0x08, f[13] = 0x06;
 		f[14 + 1] = 1, f[14 + 2] = 0x08, f[14 + 4] = 6, f[14 + 5] = 4, f[14 + 7] = 1;
 		memcpy(f + 14 + 24, k->dst, 4);
-		return 60;
+		return 60 + tag;
 	}
 	f[12] = 0x08;                          /* IPv4 */
 	f[14] = 0x45, f[14 + 3] = 40, f[14 + 8] = 64, f[14 + 9] = k->proto;
@@ -66,24 +73,26 @@ static uint32_t frame_build(const struct kind *k, uint8_t *f)
 	memcpy(f + 14 + 16, k->dst, 4);
 	f[34] = 0xc3, f[35] = 0x50;            /* source port 50000 */
 	f[36] = (uint8_t)(k->dport >> 8), f[37] = (uint8_t)k->dport;
-	return 14 + 40;
+	return 14 + 40 + tag;
 }
 
-/* The maps a bastion with NAT would have: the shared address (host,
- * gateway, WireGuard, NAT), PortRange 20000-29999, one forward. */
+/* The maps a bastion with NAT would have on a NIC carrying both sides
+ * (the private one on VLAN 4000): the shared address (host, gateway,
+ * WireGuard, NAT), PortRange 20000-29999, one forward. */
 static int maps_fill(const struct xdp_steer_maps *m)
 {
 	static struct xdp_steer_plan p;
 
 	p.conf = (struct xdp_steer_conf){ .enabled = 1, .listen_port = 51820,
 		.nat_port_min = 20000, .nat_port_max = 29999,
-		.vlan = { 0, XDP_STEER_VLAN_UNUSED } };
+		.vlan = { 0, 4000 }, .transit = { 0, 1 } };
 	p.addrs[0].key.family = 4;
 	memcpy(p.addrs[0].key.addr, SHARED, 4);
 	p.addrs[0].flags = XDP_STEER_ADDR_HOST | XDP_STEER_ADDR_GATEWAY |
 			   XDP_STEER_ADDR_WG | XDP_STEER_ADDR_NAT;
 	p.n_addrs = 1;
 	p.fwd[0] = (struct xdp_steer_fwd_key){ .proto = IPPROTO_TCP, .port = htons(2222) };
+	memcpy(p.fwd[0].addr, SHARED, 4);
 	p.n_fwd = 1;
 	return xdp_steer_maps_write(m, &p);
 }
@@ -96,7 +105,7 @@ static int run(int prog, const struct kind *k, unsigned repeat, double *ns)
 	o.data_size_in = frame_build(k, f);
 	if (bpf_prog_test_run_opts(prog, &o) < 0)
 		return -errno;
-	if (o.retval != XDP_PASS)
+	if (o.retval != (strcmp(k->verdict, "gateway") == 0 ? XDP_DROP : XDP_PASS))
 		return -EPROTO;
 	*ns = o.duration;
 	return 0;

@@ -9,7 +9,9 @@
  * attaches it and fills xsks_map with one socket per queue; the control
  * plane fills the other maps (control/xdp_steer.c).  When in doubt the
  * program passes to the kernel: an empty or stale map never cuts the
- * operator off, it only delays the gateway.
+ * operator off, it only delays the gateway.  The one exception is a frame
+ * for the gateway on a queue without a socket, which is dropped (the
+ * header says why).
  *
  * Lengths follow the dataplane's: an IPv4 packet is as long as its total
  * length says (Ethernet padding is not data), and a packet too short for
@@ -61,7 +63,7 @@ struct {
 
 enum {
 	GATEWAY = 1, HOST = 0,
-	ETH_P_8021Q_ = 0x8100, ETH_P_8021AD_ = 0x88a8,
+	ETH_P_8021Q_ = 0x8100,
 	ARP_TPA_OFF = 24,                   /* Ethernet/IPv4 ARP: target address */
 	ICMP_ECHO_REPLY_ = 0, ICMP_UNREACH_ = 3, ICMP_TIME_EXCEEDED_ = 11,
 	ICMP_PARAM_PROBLEM_ = 12,
@@ -72,6 +74,8 @@ enum {
 struct frame {
 	void *data, *end;
 	const struct xdp_steer_conf *conf;
+	__u16 vlan;                         /* the frame's, 0: untagged */
+	__u8 transit;                       /* conf->transit[] of that VLAN */
 };
 
 static __always_inline void count(__u32 which)
@@ -82,9 +86,10 @@ static __always_inline void count(__u32 which)
 		*c += 1;
 }
 
-static __always_inline __u32 addr_flags(__u8 family, const void *addr)
+static __always_inline __u32 addr_flags(const struct frame *f, __u8 family,
+					       const void *addr)
 {
-	struct xdp_steer_addr_key k = { .family = family };
+	struct xdp_steer_addr_key k = { .family = family, .vlan = f->vlan };
 	__u32 *v;
 
 	__builtin_memcpy(k.addr, addr, family == 4 ? 4 : 16);
@@ -92,9 +97,11 @@ static __always_inline __u32 addr_flags(__u8 family, const void *addr)
 	return v ? *v : 0;
 }
 
+/* The gateway answers ARP/ND for its own and the NAT's addresses. */
 static __always_inline int gateway_only(__u32 flags)
 {
-	return (flags & XDP_STEER_ADDR_GATEWAY) && !(flags & XDP_STEER_ADDR_HOST);
+	return (flags & (XDP_STEER_ADDR_GATEWAY | XDP_STEER_ADDR_NAT)) &&
+	       !(flags & XDP_STEER_ADDR_HOST);
 }
 
 static __always_inline int in_range(const struct xdp_steer_conf *conf, __u16 port_be)
@@ -104,10 +111,11 @@ static __always_inline int in_range(const struct xdp_steer_conf *conf, __u16 por
 	return p >= conf->nat_port_min && p <= conf->nat_port_max;
 }
 
-static __always_inline int forward_port(__u8 proto, __u16 port_be)
+static __always_inline int forward_port(__u8 proto, const __u8 *addr, __u16 port_be)
 {
 	struct xdp_steer_fwd_key k = { .proto = proto, .port = port_be };
 
+	__builtin_memcpy(k.addr, addr, 4);
 	return bpf_map_lookup_elem(&steer_fwd, &k) != NULL;
 }
 
@@ -130,7 +138,8 @@ static __always_inline int nat_icmp_error(const struct frame *f, __u8 *q, __u32 
 	switch (q[9]) {
 	case IPPROTO_TCP:
 	case IPPROTO_UDP:
-		return in_range(f->conf, *(__u16 *)l4) || forward_port(q[9], *(__u16 *)l4);
+		return in_range(f->conf, *(__u16 *)l4) ||
+		       forward_port(q[9], q + 12, *(__u16 *)l4);    /* its source */
 	case IPPROTO_ICMP:
 		return in_range(f->conf, *(__u16 *)(l4 + 4));
 	default:
@@ -157,7 +166,7 @@ static __always_inline int nat_owned(const struct frame *f, __u8 *ip, __u32 len)
 	case IPPROTO_TCP:
 	case IPPROTO_UDP:
 		return in_range(f->conf, *(__u16 *)(l4 + 2)) ||
-		       forward_port(ip[9], *(__u16 *)(l4 + 2));
+		       forward_port(ip[9], ip + 16, *(__u16 *)(l4 + 2));
 	case IPPROTO_ICMP:
 		switch (l4[0]) {
 		case ICMP_ECHO_REPLY_:
@@ -198,9 +207,11 @@ static __always_inline int ipv4(const struct frame *f, __u8 *ip)
 	/* Step 4: multicast and broadcast. */
 	if ((ip[16] & 0xf0) == 0xe0 || *(__u32 *)(ip + 16) == 0xffffffff)
 		return HOST;
-	flags = addr_flags(4, ip + 16);
-	if (flags == 0 || !(flags & XDP_STEER_ADDR_HOST))
-		return GATEWAY;                 /* steps 5 and 6 */
+	flags = addr_flags(f, 4, ip + 16);
+	if (flags == 0)
+		return f->transit ? GATEWAY : HOST;     /* step 5 */
+	if (!(flags & XDP_STEER_ADDR_HOST))
+		return GATEWAY;                 /* step 6 */
 	if (!(flags & (XDP_STEER_ADDR_GATEWAY | XDP_STEER_ADDR_NAT)))
 		return HOST;                    /* step 7 */
 	/* Step 8: an address both have. */
@@ -224,13 +235,15 @@ static __always_inline int ipv6(const struct frame *f, __u8 *ip)
 		return GATEWAY;
 	if (ip[24] == 0xff) {               /* step 4 */
 		if (ip[6] == IPPROTO_ICMPV6_ && (void *)(l4 + 24) <= f->end &&
-		    l4[0] == ICMP6_NS_ && gateway_only(addr_flags(6, l4 + 8)))
+		    l4[0] == ICMP6_NS_ && gateway_only(addr_flags(f, 6, l4 + 8)))
 			return GATEWAY;
 		return HOST;
 	}
-	flags = addr_flags(6, ip + 24);
-	if (flags == 0 || !(flags & XDP_STEER_ADDR_HOST))
-		return GATEWAY;                 /* steps 5 and 6 */
+	flags = addr_flags(f, 6, ip + 24);
+	if (flags == 0)
+		return f->transit ? GATEWAY : HOST;     /* step 5 */
+	if (!(flags & XDP_STEER_ADDR_HOST))
+		return GATEWAY;                 /* step 6 */
 	if (!(flags & XDP_STEER_ADDR_GATEWAY))
 		return HOST;                    /* step 7 */
 	/* Step 8: the NAT is IPv4 only, so only WireGuard is the gateway's. */
@@ -239,10 +252,29 @@ static __always_inline int ipv6(const struct frame *f, __u8 *ip)
 	return HOST;
 }
 
-/* Step 2: the frame's VLAN is one the gateway uses on this NIC. */
-static __always_inline int vlan_ours(const struct xdp_steer_conf *conf, __u16 vid)
+/* Step 2: unicast to another MAC (the port is promiscuous). */
+static __always_inline int other_mac(const struct xdp_steer_conf *conf,
+				     const struct ethhdr *eth)
 {
-	return vid == conf->vlan[0] || vid == conf->vlan[1];
+	return !(eth->h_dest[0] & 1) && (*(const __u32 *)eth->h_dest !=
+					 *(const __u32 *)conf->mac ||
+					 *(const __u16 *)(eth->h_dest + 4) !=
+					 *(const __u16 *)(conf->mac + 4));
+}
+
+/* Step 2: the frame's VLAN is one the gateway uses on this NIC. */
+static __always_inline int vlan_ours(struct frame *f, __u16 vid)
+{
+	f->vlan = vid;
+	if (vid == f->conf->vlan[0]) {
+		f->transit = f->conf->transit[0];
+		return 1;
+	}
+	if (vid == f->conf->vlan[1]) {
+		f->transit = f->conf->transit[1];
+		return 1;
+	}
+	return 0;
 }
 
 static __always_inline int decide(struct frame *f)
@@ -251,23 +283,23 @@ static __always_inline int decide(struct frame *f)
 	__u8 *l3 = (__u8 *)(eth + 1);
 	__u16 type, vid = 0;
 
-	if ((void *)l3 > f->end)
+	if ((void *)l3 > f->end || other_mac(f->conf, eth))
 		return HOST;
 	type = bpf_ntohs(eth->h_proto);
-	if (type == ETH_P_8021Q_ || type == ETH_P_8021AD_) {
+	if (type == ETH_P_8021Q_) {         /* one 802.1Q tag, as parse_l2 */
 		if ((void *)(l3 + 4) > f->end)
 			return HOST;
 		vid = bpf_ntohs(*(__u16 *)l3) & 0x0fff;
 		type = bpf_ntohs(*(__u16 *)(l3 + 2));
 		l3 += 4;
 	}
-	if (!vlan_ours(f->conf, vid))
+	if (!vlan_ours(f, vid))
 		return HOST;
 	switch (type) {
 	case ETH_P_ARP:                     /* step 3 */
 		if ((void *)(l3 + ARP_TPA_OFF + 4) > f->end)
 			return HOST;
-		return gateway_only(addr_flags(4, l3 + ARP_TPA_OFF)) ? GATEWAY : HOST;
+		return gateway_only(addr_flags(f, 4, l3 + ARP_TPA_OFF)) ? GATEWAY : HOST;
 	case ETH_P_IP:
 		return ipv4(f, l3);
 	case ETH_P_IPV6:
@@ -297,7 +329,7 @@ int portcullis_xdp(struct xdp_md *ctx)
 	}
 	if (!bpf_map_lookup_elem(&xsks_map, &queue)) {
 		count(XDP_STEER_NO_SOCKET);
-		return XDP_PASS;
+		return XDP_DROP;
 	}
 	count(XDP_STEER_TO_GATEWAY);
 	return bpf_redirect_map(&xsks_map, queue, XDP_PASS);
