@@ -16,8 +16,10 @@
 #  - portcullisctl (ports, counters) and the metrics text show the
 #    program's counters for the NIC;
 #  - the program is detached when the daemon stops; after a SIGKILL it
-#    stays, passes everything to the kernel (SSH still works), and the
-#    next start removes it.
+#    stays, the host's traffic still reaches the kernel (SSH works), and
+#    the next start removes it;
+#  - with the host's address on a bridge that the NIC is a port of, the
+#    same (the address counts as the host's).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 pc_init test_xdp_steering
@@ -127,10 +129,21 @@ gateway_start
 # The road warrior still sends with the old daemon's session; wireguard-go
 # starts a new handshake 15 s after it stopped hearing back.
 ping_ok rw 10.0.0.2 3 30
+# The host's services while the NAT and the tunnel carry traffic.
+nsx host ping -n -q -i 0.05 -c 200 203.0.113.50 >"$PC_TMP/nat-ping" 2>&1 &
+bg=$!
+nsx rw ping -n -q -i 0.05 -c 200 10.0.0.2 >"$PC_TMP/rw-ping" 2>&1 &
+bg2=$!
 listen_check tcp 22
 tcp_check inet 203.0.113.50 host 2
 tcp_check inet 203.0.113.50 gw 1
-ping_ok host 203.0.113.50 3
+ping_ok pub 203.0.113.1 3
+wait "$bg" "$bg2" || true
+grep -q '200 packets transmitted, 200 received' "$PC_TMP/nat-ping" ||
+	fail "the NAT lost pings meanwhile: $(cat "$PC_TMP/nat-ping")"
+grep -q '200 packets transmitted, 200 received' "$PC_TMP/rw-ping" ||
+	fail "the tunnel lost pings meanwhile: $(cat "$PC_TMP/rw-ping")"
+step "200 of 200 pings through the NAT and through the tunnel meanwhile"
 v=$(gateway_nat_counter translated)
 [[ $v -ge 1 ]] || fail "nat translated is $v, want >= 1"
 grep -q "warning: ListenPort" "$PC_GW_LOG" && fail "ListenPort warning although it is reserved"
@@ -164,6 +177,24 @@ grep -q "$PUB_IF: removed the XDP program an earlier run left attached" "$PC_GW_
 	fail "the restart did not remove the leftover program"
 ping_ok rw 10.0.0.2 3 30
 listen_check tcp 22
+gateway_stop
+if xdp_attached; then fail "XDP program left on $PUB_IF after the daemon stopped"; fi
+
+step "the host's address on a bridge the NIC is a port of (Proxmox-style)"
+BR=$(ifn hbr)
+ip -n "$(ns gw)" addr del 203.0.113.1/24 dev "$PUB_IF"
+ip -n "$(ns gw)" link add "$BR" address "$(ip -n "$(ns gw)" -br link show "$PUB_IF" | awk '{ print $3 }')" \
+	type bridge forward_delay 0 || fail "bridge in the gateway's namespace"
+ip -n "$(ns gw)" link set "$PUB_IF" master "$BR"
+ip -n "$(ns gw)" link set "$BR" up
+ip -n "$(ns gw)" addr add 203.0.113.1/24 dev "$BR"
+gateway_start
+grep -q "$PUB_IF: XDP steering: .* 1 shared with the host" "$PC_GW_LOG" ||
+	fail "the address on $BR is not seen as the host's"
+ping_ok rw 10.0.0.2 3 30
+listen_check tcp 22
+ping_ok pub 203.0.113.1 3
+tcp_check inet 203.0.113.50 host 1
 gateway_stop
 if xdp_attached; then fail "XDP program left on $PUB_IF after the daemon stopped"; fi
 pc_pass
