@@ -407,6 +407,13 @@ int gateway_xdp_device(struct gateway *gw, unsigned port, const char *device, ch
 	snprintf(out, outlen, "%s", device);
 	if (!wants_steering(device))
 		return 0;
+	if (gw->cfg->ports[PORT_PUBLIC].host_iface[0] && (port == PORT_PUBLIC ||
+							  config_ports_shared(gw->cfg))) {
+		snprintf(err, errlen, "HostInterface is full PMD mode's exception path; "
+			 "with net_af_xdp the host keeps its traffic through XDP steering "
+			 "(drop HostInterface, or give the Device an xdp_prog= of your own)");
+		return -EINVAL;
+	}
 	if (strlen(device) + strlen(",xdp_prog=/proc/self/fd/") + 11 > outlen) {
 		snprintf(err, errlen, "Device too long for XDP steering");
 		return -ENAMETOOLONG;

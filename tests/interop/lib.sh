@@ -423,6 +423,19 @@ topo_roadwarrior() {
 	wait_handshake rw
 }
 
+# topo_bastion: the standard topology with the road warrior "rw" (a peer
+# of the gateway, not yet pointed at it) and a public host "pub" at
+# PUBHOST on the switch: the tests of the host's own traffic on the
+# gateway's public address (test_host_interface, test_xdp_steering).
+PUBHOST=203.0.113.7
+topo_bastion() {
+	topo_gateway
+	peer_add rw 203.0.113.2/24 10.200.0.2/32
+	gateway_peer rw 10.200.0.2/32
+	ns_add pub
+	pubnet_attach pub e0 "$PUBHOST/24"
+}
+
 # topo_internet: the standard topology (topo_gateway) plus "the internet"
 # for the NAT tests:
 #

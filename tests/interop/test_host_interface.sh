@@ -23,12 +23,7 @@ gateway_is_daemon || pc_skip "HostInterface is a portcullisd feature"
 CTL=${PORTCULLISCTL:-$(dirname "$PORTCULLISD")/../tools/portcullisctl/portcullisctl}
 [[ -x $CTL ]] || fail "portcullisctl not found at $CTL (set PORTCULLISCTL)"
 
-PUBHOST=203.0.113.7
-topo_gateway
-peer_add rw 203.0.113.2/24 10.200.0.2/32
-gateway_peer rw 10.200.0.2/32
-ns_add pub
-pubnet_attach pub e0 "$PUBHOST/24"
+topo_bastion
 GW_HOST_IFACE=$(ifn host)
 TAP=$GW_HOST_IFACE
 # Full PMD mode takes the NIC from the kernel; net_af_packet, standing in

@@ -46,6 +46,12 @@ expect_error "$(write_conf no_device.conf "[Interface]" "PrivateKey = $key" \
 	"[Port public]" "Device = net_af_packet0,iface=$(ifn nosuch)" "Address = 203.0.113.1/24" \
 	"${ports[@]:3}")" \
 	"no_device.conf:3: \[Port public\]: cannot probe device .net_af_packet0"
+# AF_XDP steering keeps the host's traffic with the kernel: full PMD
+# mode's exception TAP makes no sense beside it.
+expect_error "$(write_conf hostif_xdp.conf "[Interface]" "PrivateKey = $key" \
+	"[Port public]" "Device = net_af_xdp0,iface=$(ifn pub)" "Address = 203.0.113.1/24" \
+	"HostInterface = $(ifn tap)" "${ports[@]:3}")" \
+	"hostif_xdp.conf:3: \[Port public\]: HostInterface is full PMD mode's exception path"
 f=$(write_conf open_key.conf "[Interface]" "PrivateKey = $key" "${ports[@]}")
 chmod 644 "$f"
 expect_error "$f" "open_key.conf: permissions 0?644 are too open"

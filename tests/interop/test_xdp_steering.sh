@@ -28,12 +28,7 @@ export GW_PMD=net_af_xdp
 CTL=${PORTCULLISCTL:-$(dirname "$PORTCULLISD")/../tools/portcullisctl/portcullisctl}
 [[ -x $CTL ]] || fail "portcullisctl not found at $CTL (set PORTCULLISCTL)"
 
-PUBHOST=203.0.113.7
-topo_gateway
-peer_add rw 203.0.113.2/24 10.200.0.2/32
-gateway_peer rw 10.200.0.2/32
-ns_add pub
-pubnet_attach pub e0 "$PUBHOST/24"
+topo_bastion
 PUB_IF=$(ifn pub)
 # The host's own address on the NIC the gateway also uses.
 addr_add gw pub 203.0.113.1/24
