@@ -227,6 +227,7 @@ static bool plan_same(const struct xdp_steer_plan *a, const struct xdp_steer_pla
 static int nic_write(struct gateway *gw, struct xdp_nic *nic, bool log)
 {
 	struct xdp_steer_plan *p = malloc(sizeof(*p));
+	char second_vlan[16] = "";
 	unsigned shared = 0;
 	int ret;
 
@@ -251,12 +252,13 @@ static int nic_write(struct gateway *gw, struct xdp_nic *nic, bool log)
 	for (unsigned i = 0; i < p->n_addrs; i++)
 		shared += (p->addrs[i].flags & XDP_STEER_ADDR_HOST) &&
 			  (p->addrs[i].flags & (XDP_STEER_ADDR_GATEWAY | XDP_STEER_ADDR_NAT));
+	if (p->conf.vlan[1] != XDP_STEER_VLAN_UNUSED)
+		snprintf(second_vlan, sizeof(second_vlan), " and %u", p->conf.vlan[1]);
 	if (log)
 		printf("portcullisd: %s: XDP steering: %u address(es), %u shared with "
-		       "the host, %u forward port(s), listen port %u, VLAN %u%s%.0u\n",
+		       "the host, %u forward port(s), listen port %u, VLAN %u%s\n",
 		       nic->ifname, p->n_addrs, shared, p->n_fwd, p->conf.listen_port,
-		       p->conf.vlan[0], p->conf.vlan[1] == XDP_STEER_VLAN_UNUSED ? "" : " and ",
-		       p->conf.vlan[1] == XDP_STEER_VLAN_UNUSED ? 0 : p->conf.vlan[1]);
+		       p->conf.vlan[0], second_vlan);
 	nic->written = p;
 	return 0;
 }
