@@ -33,6 +33,8 @@ enum config_limits {
 };
 
 enum config_port_id { PORT_PUBLIC = 0, PORT_PRIVATE = 1, PORT_COUNT = 2 };
+/* "public", "private": the section names, for messages and replies. */
+extern const char *const config_port_names[PORT_COUNT];
 
 struct config_peer {
 	uint8_t public_key[NOISE_PUBLIC_KEY_LEN];

@@ -20,6 +20,8 @@
 
 #include "config_internal.h"
 
+const char *const config_port_names[PORT_COUNT] = { "public", "private" };
+
 enum {
 	PORT_MTU_MIN = 576,
 	PORT_MTU_MAX = 9000,

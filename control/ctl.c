@@ -40,7 +40,6 @@
 
 enum { SHOWN_MAX = 48 };                /* characters of a value echoed */
 
-static const char *const port_names[PORT_COUNT] = { "public", "private" };
 
 struct ctl_cmd {
 	const char *name;
@@ -187,7 +186,7 @@ static void write_port(struct jsonw *w, const struct gateway *gw,
 	if (rte_eth_stats_get(pi->port_id, &st) != 0)
 		memset(&st, 0, sizeof(st));
 	jsonw_object_begin(w);
-	jsonw_kv_string(w, "name", port_names[p]);
+	jsonw_kv_string(w, "name", config_port_names[p]);
 	jsonw_kv_string(w, "device", gw->cfg->ports[p].device);
 	jsonw_kv_string(w, "driver", pi->driver);
 	if (xdp)
@@ -243,7 +242,7 @@ static void write_neighbour(const struct neigh_info *n, void *ctx)
 	char buf[64];
 
 	jsonw_object_begin(w);
-	jsonw_kv_string(w, "port", n->port < PORT_COUNT ? port_names[n->port]
+	jsonw_kv_string(w, "port", n->port < PORT_COUNT ? config_port_names[n->port]
 							: "unknown");
 	config_addr_format(buf, sizeof(buf), &n->ip);
 	jsonw_kv_string(w, "ip", buf);
@@ -340,7 +339,7 @@ static void write_counters(struct jsonw *w, const struct gateway *gw,
 	for (unsigned p = 0; p < PORT_COUNT; p++) {
 		if (!gw->cfg->ports[p].present)
 			continue;
-		jsonw_key(w, port_names[p]);
+		jsonw_key(w, config_port_names[p]);
 		jsonw_object_begin(w);
 		jsonw_kv_u64(w, "rx_packets", s->port[p].rx_packets);
 		jsonw_kv_u64(w, "rx_bytes", s->port[p].rx_bytes);

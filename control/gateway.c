@@ -170,15 +170,14 @@ void gateway_stats_sum(const struct gateway *gw, struct dp_lcore_stats *out)
 
 void gateway_stats_print(const struct gateway *gw, FILE *f)
 {
-	static const char *const port_names[PORT_COUNT] = { "public", "private" };
 	struct dp_lcore_stats s;
 
 	gateway_stats_sum(gw, &s);
 	for (unsigned p = 0; p < PORT_COUNT; p++) {
-		fprintf(f, "stat %s_rx_packets %lu\n", port_names[p], s.port[p].rx_packets);
-		fprintf(f, "stat %s_rx_bytes %lu\n", port_names[p], s.port[p].rx_bytes);
-		fprintf(f, "stat %s_tx_packets %lu\n", port_names[p], s.port[p].tx_packets);
-		fprintf(f, "stat %s_tx_bytes %lu\n", port_names[p], s.port[p].tx_bytes);
+		fprintf(f, "stat %s_rx_packets %lu\n", config_port_names[p], s.port[p].rx_packets);
+		fprintf(f, "stat %s_rx_bytes %lu\n", config_port_names[p], s.port[p].rx_bytes);
+		fprintf(f, "stat %s_tx_packets %lu\n", config_port_names[p], s.port[p].tx_packets);
+		fprintf(f, "stat %s_tx_bytes %lu\n", config_port_names[p], s.port[p].tx_bytes);
 	}
 	fprintf(f, "stat decap_packets %lu\n", s.decap_packets);
 	fprintf(f, "stat encap_packets %lu\n", s.encap_packets);

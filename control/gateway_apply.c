@@ -317,7 +317,6 @@ nomem:
 static int check_static(const struct gateway *gw, const struct config *next,
 			char *err, size_t errlen)
 {
-	static const char *const names[PORT_COUNT] = { "public", "private" };
 	const struct config *cur = gw->cfg;
 
 	for (unsigned p = 0; p < PORT_COUNT; p++) {
@@ -328,7 +327,7 @@ static int check_static(const struct gateway *gw, const struct config *next,
 				    strcmp(a->host_iface, b->host_iface) != 0))) {
 			snprintf(err, errlen, "%s:%u: [Port %s] Device, MTU and HostInterface cannot change "
 				 "while portcullisd runs (restart it)", next->path,
-				 b->line ? b->line : a->line, names[p]);
+				 b->line ? b->line : a->line, config_port_names[p]);
 			return -EBUSY;
 		}
 	}

@@ -63,7 +63,6 @@ struct gw_xdp {
 	uint64_t next_scan;
 };
 
-static const char *const side_names[PORT_COUNT] = { "public", "private" };
 
 /* --- The kernel's addresses on a NIC ------------------------------------- */
 
@@ -365,26 +364,34 @@ void gateway_xdp_tick(struct gateway *gw)
  * ours it is turned off (the kernel's own VLAN interfaces untag in
  * software).  Failing that, the operator is told what to run.
  */
+/* One SIOCETHTOOL request (cmd: an ethtool struct, its command set) on
+ * ifname; 0 or -errno. */
+static int ethtool(const char *ifname, void *cmd)
+{
+	struct ifreq ifr;
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	ifr.ifr_data = cmd;
+	if (ioctl(fd, SIOCETHTOOL, &ifr) < 0)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
 static void rx_vlan_offload_off(const char *ifname)
 {
 	struct ethtool_value ev = { .cmd = ETHTOOL_GFLAGS };
-	struct ifreq ifr;
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), err = 0;
+	int err;
 
-	if (fd < 0)
-		return;
-	memset(&ifr, 0, sizeof(ifr));
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
-	ifr.ifr_data = (void *)&ev;
-	if (ioctl(fd, SIOCETHTOOL, &ifr) < 0 || !(ev.data & ETH_FLAG_RXVLAN)) {
-		close(fd);
+	if (ethtool(ifname, &ev) < 0 || !(ev.data & ETH_FLAG_RXVLAN))
 		return;                        /* off already, or not a setting */
-	}
 	ev.cmd = ETHTOOL_SFLAGS;
 	ev.data &= ~(uint32_t)ETH_FLAG_RXVLAN;
-	if (ioctl(fd, SIOCETHTOOL, &ifr) < 0)
-		err = errno;
-	close(fd);
+	err = -ethtool(ifname, &ev);
 	if (err == 0)
 		printf("portcullisd: %s: rx-vlan-offload turned off, so that XDP sees "
 		       "VLAN tags\n", ifname);
@@ -465,7 +472,7 @@ int gateway_xdp_device(struct gateway *gw, unsigned port, const char *device, ch
 	gw->xdp->n_nic++;
 	snprintf(out, outlen, "%s,xdp_prog=%s", device, path);
 	printf("portcullisd: port %s: XDP steering on %s: the host keeps what is not "
-	       "the gateway's\n", side_names[port], nic->ifname);
+	       "the gateway's\n", config_port_names[port], nic->ifname);
 	return 0;
 }
 
@@ -481,17 +488,11 @@ static void queue_check(const struct xdp_nic *nic, const char *device, unsigned 
 	const char *sq = strstr(device, "start_queue=");
 	unsigned start = sq ? (unsigned)strtoul(sq + 12, NULL, 10) : 0;
 	struct ethtool_channels ch = { .cmd = ETHTOOL_GCHANNELS };
-	struct ifreq ifr;
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	unsigned nic_queues;
 
-	if (fd < 0)
-		return;
-	memset(&ifr, 0, sizeof(ifr));
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", nic->ifname);
-	ifr.ifr_data = (void *)&ch;
-	nic_queues = ioctl(fd, SIOCETHTOOL, &ifr) == 0 ? ch.combined_count + ch.rx_count : 0;
-	close(fd);
+	if (ethtool(nic->ifname, &ch) < 0)
+		return;                        /* a NIC without channels */
+	nic_queues = ch.combined_count + ch.rx_count;
 	if (nic_queues <= n_queues && start == 0)
 		return;
 	fprintf(stderr, "portcullisd: warning: %s has %u RX queues and the gateway reads "

@@ -202,22 +202,49 @@ bool host_ports_iface_has_addr(const char *ifname, const struct ip_addr *a,
 	return found;
 }
 
-static int read_range(const char *path, struct host_port_range *out)
+static int read_text(const char *path, char *buf, size_t len)
 {
-	char buf[64];
-	size_t n;
 	FILE *f = fopen(path, "re");
+	size_t n;
 	int ret;
 
 	if (f == NULL)
 		return -errno;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
+	n = fread(buf, 1, len - 1, f);
 	ret = ferror(f) ? -EIO : 0;
 	fclose(f);
-	if (ret < 0)
-		return ret;
 	buf[n] = '\0';
-	return host_ports_range_parse(buf, out);
+	return ret;
+}
+
+static int read_range(const char *path, struct host_port_range *out)
+{
+	char buf[64];
+	int ret = read_text(path, buf, sizeof(buf));
+
+	return ret < 0 ? ret : host_ports_range_parse(buf, out);
+}
+
+/*
+ * Does the host share address a of [Port public] pub with the gateway?
+ * ifname: the interface that makes it so.  1 yes, 0 no, -errno when the
+ * host's addresses cannot be listed.
+ */
+static int addr_shared(const struct config_port *pub, const struct ip_addr *a,
+		       char *ifname, size_t len)
+{
+	int err = 0;
+
+	if (pub->host_iface[0]) {
+		/* Full PMD mode: the host's addresses go on the exception TAP,
+		 * which the daemon has not created yet, and the host's traffic
+		 * reaches it through the gateway: count the address as shared. */
+		snprintf(ifname, len, "%s", pub->host_iface);
+		return 1;
+	}
+	if (host_ports_device_iface(pub->device, ifname, len) < 0)
+		return 0;
+	return host_ports_iface_has_addr(ifname, a, &err) ? 1 : err;
 }
 
 int host_ports_reserved_has(const char *text, uint16_t port)
@@ -247,39 +274,19 @@ int host_ports_reserved_has(const char *text, uint16_t port)
 	return found;
 }
 
-static int read_text(const char *path, char *buf, size_t len)
-{
-	FILE *f = fopen(path, "re");
-	size_t n;
-	int ret;
 
-	if (f == NULL)
-		return -errno;
-	n = fread(buf, 1, len - 1, f);
-	ret = ferror(f) ? -EIO : 0;
-	fclose(f);
-	buf[n] = '\0';
-	return ret;
-}
-
-/* Does the host have a [Port public] IPv4 address (the first, where
- * WireGuard is usually reached)?  The same test as for the NAT. */
+/* Does the host have the first IPv4 [Port public] address (where
+ * WireGuard is usually reached)? */
 static bool public_shared(const struct config *cfg, char *ifname, size_t len,
 			  struct ip_addr *addr)
 {
 	const struct config_port *pub = &cfg->ports[PORT_PUBLIC];
-	int err;
 
 	for (size_t i = 0; i < pub->n_addresses; i++) {
 		if (pub->addresses[i].addr.family != IP_V4)
 			continue;
 		*addr = pub->addresses[i].addr;
-		if (pub->host_iface[0]) {
-			snprintf(ifname, len, "%s", pub->host_iface);
-			return true;
-		}
-		return host_ports_device_iface(pub->device, ifname, len) == 0 &&
-		       host_ports_iface_has_addr(ifname, addr, &err);
+		return addr_shared(pub, addr, ifname, len) > 0;
 	}
 	return false;
 }
@@ -318,20 +325,11 @@ int host_ports_check_host(const struct config *cfg, const char *proc_range,
 
 	if (!pub->present || !host_ports_nat_address(cfg, &ext))
 		return 0;
-	if (pub->host_iface[0]) {
-		/* Full PMD mode: the host's addresses go on the exception TAP,
-		 * which the daemon has not created yet, and the host's traffic
-		 * reaches it through the gateway: count the address as shared. */
-		snprintf(ifname, sizeof(ifname), "%s", pub->host_iface);
-	} else {
-		if (host_ports_device_iface(pub->device, ifname, sizeof(ifname)) < 0)
-			return 0;
-		if (!host_ports_iface_has_addr(ifname, &ext, &ret)) {
-			if (ret < 0)
-				snprintf(err, errlen, "cannot list the host's addresses: %s",
-					 strerror(-ret));
-			return ret;
-		}
+	if ((ret = addr_shared(pub, &ext, ifname, sizeof(ifname))) <= 0) {
+		if (ret < 0)
+			snprintf(err, errlen, "cannot list the host's addresses: %s",
+				 strerror(-ret));
+		return ret;
 	}
 	config_addr_format(addr, sizeof(addr), &ext);
 	ret = read_range(proc_range, &host);

@@ -37,7 +37,6 @@
 
 #define METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 
-static const char *const port_names[PORT_COUNT] = { "public", "private" };
 static const char *const nat_protos[NAT_PROTO_COUNT] = { "tcp", "udp", "icmp" };
 
 /* --- The exposition ------------------------------------------------------- */
@@ -115,7 +114,7 @@ static void write_port_counters(FILE *f, const struct port_counter *c,
 
 			if (shown[p])
 				fprintf(f, "portcullis_%s{port=\"%s\"} %llu\n",
-					c[i].name, port_names[p],
+					c[i].name, config_port_names[p],
 					(unsigned long long)*v);
 		}
 	}

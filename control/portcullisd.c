@@ -166,7 +166,6 @@ static int open_host_port(struct gateway *gw, unsigned n_workers, char *err,
 
 static int open_ports(struct gateway *gw, unsigned n_workers, char *err, size_t errlen)
 {
-	static const char *const names[PORT_COUNT] = { "public", "private" };
 	char perr[256], device[PATH_MAX];
 	unsigned nq = n_workers;
 
@@ -190,7 +189,7 @@ static int open_ports(struct gateway *gw, unsigned n_workers, char *err, size_t 
 		    port_open(device, n_workers, mtu, gw->dp.pool, &gw->ports[p],
 			      perr, sizeof(perr)) < 0) {
 			snprintf(err, errlen, "%s:%u: [Port %s]: %s", gw->cfg->path, cp->line,
-				 names[p], perr);
+				 config_port_names[p], perr);
 			return -ENODEV;
 		}
 		nq = RTE_MIN(nq, gw->ports[p].rx_queues);
@@ -205,7 +204,6 @@ static int open_ports(struct gateway *gw, unsigned n_workers, char *err, size_t 
 
 static void log_startup(const struct gateway *gw)
 {
-	static const char *const names[PORT_COUNT] = { "public", "private" };
 	const struct dp_tables *t = gw->dp.tables;
 	char buf[64], key[45];
 
@@ -219,13 +217,13 @@ static void log_startup(const struct gateway *gw)
 			printf("portcullisd: port private: shares %s with port public, "
 			       "VLAN %u\n", gw->cfg->ports[p].device, pc->vlan);
 		printf("portcullisd: port %s: %s (driver %s, dpdk port %u, %u queue(s)) "
-		       "mac %02x:%02x:%02x:%02x:%02x:%02x mtu %u vlan %u\n", names[p],
+		       "mac %02x:%02x:%02x:%02x:%02x:%02x mtu %u vlan %u\n", config_port_names[p],
 		       gw->cfg->ports[p].device, pi->driver, pi->port_id, gw->dp.rx_queues,
 		       pc->mac[0], pc->mac[1], pc->mac[2], pc->mac[3], pc->mac[4], pc->mac[5],
 		       pc->mtu, pc->vlan);
 		for (unsigned i = 0; i < pc->n_addrs; i++) {
 			config_prefix_format(buf, sizeof(buf), &pc->addrs[i]);
-			printf("portcullisd: port %s: address %s\n", names[p], buf);
+			printf("portcullisd: port %s: address %s\n", config_port_names[p], buf);
 		}
 		for (unsigned i = 0; i < pc->n_routes; i++) {
 			char via[64];
@@ -233,7 +231,7 @@ static void log_startup(const struct gateway *gw)
 			config_prefix_format(buf, sizeof(buf), &pc->routes[i].dst);
 			if (pc->routes[i].via.family)
 				config_addr_format(via, sizeof(via), &pc->routes[i].via);
-			printf("portcullisd: port %s: route %s %s%s\n", names[p], buf,
+			printf("portcullisd: port %s: route %s %s%s\n", config_port_names[p], buf,
 			       pc->routes[i].via.family ? "via " : "connected",
 			       pc->routes[i].via.family ? via : "");
 		}

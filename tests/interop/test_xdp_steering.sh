@@ -61,9 +61,19 @@ wait "$bg" || true
 grep -q '200 packets transmitted, 200 received' "$PC_TMP/rw-ping" ||
 	fail "the tunnel lost pings meanwhile: $(cat "$PC_TMP/rw-ping")"
 step "200 of 200 tunnel pings meanwhile"
-# The gateway reached the road warrior through the kernel's ARP.
-nsx gw ip neigh show 203.0.113.2 dev "$PUB_IF" | grep -qE 'lladdr' ||
-	fail "the kernel has no neighbour entry for the road warrior"
+# The gateway resolved the road warrior through the kernel's table (the
+# ARP reply to the shared address went to the kernel): both hold the
+# same MAC for it.
+kmac=$(nsx gw ip neigh show 203.0.113.2 dev "$PUB_IF" |
+	awk '{ for (i = 1; i < NF; i++) if ($i == "lladdr") print $(i + 1) }')
+out=$("$CTL" -i "$(ifn gw)" --json neigh 2>&1) || fail "portcullisctl --json neigh: $out"
+gmac=$("$PC_PYTHON" -c '
+import json, sys
+print(next(n["mac"] for n in json.load(sys.stdin)["neighbours"] if n["ip"] == "203.0.113.2"))' \
+	<<<"$out") || fail "the gateway has no neighbour 203.0.113.2: $out"
+[[ -n $kmac && $gmac == "$kmac" ]] ||
+	fail "the gateway's MAC for the road warrior '$gmac' is not the kernel's '$kmac'"
+step "neighbour 203.0.113.2 at $gmac, in the kernel's table and the gateway's"
 v=$(gateway_counter stat xdp_to_gateway)
 [[ $v -ge 10 ]] || fail "stat xdp_to_gateway is $v, want >= 10"
 v=$(gateway_counter stat xdp_to_host)
